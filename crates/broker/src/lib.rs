@@ -1,1 +1,26 @@
+//! Herald's RabbitMQ layer.
+//!
+//! - [`connection`]: opening a connection to the first reachable of several brokers.
+//! - [`topology`]: declaring the exchange and queues of [`herald_contract::Topology`], with the
+//!   arguments that make retry stages dead-letter at least once.
+//! - [`publisher`]: persistent, mandatory publishes that resolve only once the broker confirms.
+//! - [`headers`]: reading and writing AMQP header tables.
+//! - [`delivery`]: the delivery message that travels from fanout to the senders, through the
+//!   retry stages, to the failed queue.
+//!
+//! Connections are not recovered here: a service treats a broken connection as the end of a
+//! session and opens a new one. Whatever was not acknowledged is redelivered by the broker, so
+//! nothing is lost when a session ends.
 
+pub mod connection;
+pub mod delivery;
+pub mod headers;
+pub mod publisher;
+pub mod topology;
+
+pub use connection::{BrokerConfig, connect};
+pub use delivery::{DeliveryHeaders, FailureFacts, MalformedDelivery};
+pub use publisher::{PublishError, Publisher};
+
+/// Re-exported so that services use the same lapin as this crate.
+pub use lapin;

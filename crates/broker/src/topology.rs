@@ -1,0 +1,183 @@
+//! Declaring Herald's exchange and queues, idempotently, at every start.
+//!
+//! The arguments follow what RabbitMQ needs for a retry stage that loses nothing: a quorum
+//! queue with `x-message-ttl`, dead-lettering to the deliveries queue with
+//! `x-dead-letter-strategy: at-least-once`, which RabbitMQ only honours together with
+//! `x-overflow: reject-publish` (otherwise it silently falls back to at-most-once).
+
+use herald_contract::QueueType;
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{Channel, ExchangeKind};
+
+use crate::connection::BrokerConfig;
+
+/// How many times a quorum queue hands out the same message before dead-lettering it to the
+/// rejected queue: a backstop against a message that crashes its consumer every time.
+pub const POISON_DELIVERY_LIMIT: i64 = 20;
+
+/// A queue and the arguments it is declared with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSpec {
+    pub name: String,
+    pub arguments: FieldTable,
+}
+
+/// Every queue of the topology, with its arguments.
+pub fn queue_specs(config: &BrokerConfig) -> Vec<QueueSpec> {
+    let topology = &config.topology;
+    let quorum = config.queue_type == QueueType::Quorum;
+    let deliveries = topology.deliveries_queue();
+    let rejected = topology.rejected_queue();
+
+    let plain = || {
+        let mut arguments = FieldTable::default();
+        put(&mut arguments, "x-queue-type", text(config.queue_type.as_str()));
+        arguments
+    };
+    let dead_letter_to = |arguments: &mut FieldTable, target: &str| {
+        put(arguments, "x-dead-letter-exchange", text(""));
+        put(arguments, "x-dead-letter-routing-key", text(target));
+        if quorum {
+            put(arguments, "x-dead-letter-strategy", text("at-least-once"));
+            put(arguments, "x-overflow", text("reject-publish"));
+        }
+    };
+    let consumed = || {
+        let mut arguments = plain();
+        if quorum {
+            put(&mut arguments, "x-delivery-limit", AMQPValue::LongLongInt(POISON_DELIVERY_LIMIT));
+            dead_letter_to(&mut arguments, &rejected);
+        }
+        arguments
+    };
+
+    let mut specs = vec![
+        QueueSpec { name: topology.fanout_queue(), arguments: consumed() },
+        QueueSpec { name: deliveries.clone(), arguments: consumed() },
+    ];
+    for delay in config.ladder.distinct_delays() {
+        let mut arguments = plain();
+        let ttl = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        put(&mut arguments, "x-message-ttl", AMQPValue::LongLongInt(ttl));
+        dead_letter_to(&mut arguments, &deliveries);
+        specs.push(QueueSpec { name: topology.retry_queue(delay), arguments });
+    }
+    specs.push(QueueSpec { name: topology.failed_queue(), arguments: plain() });
+    specs.push(QueueSpec { name: rejected, arguments: plain() });
+    specs
+}
+
+/// Declares the events exchange, every queue, and the binding of the fanout queue.
+///
+/// Redeclaring with the same arguments is a no-op, so every service calls this at start.
+pub async fn declare(channel: &Channel, config: &BrokerConfig) -> Result<(), lapin::Error> {
+    let topology = &config.topology;
+    channel
+        .exchange_declare(
+            topology.events_exchange().into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions { durable: true, ..Default::default() },
+            FieldTable::default(),
+        )
+        .await?;
+    for spec in queue_specs(config) {
+        channel
+            .queue_declare(
+                spec.name.as_str().into(),
+                QueueDeclareOptions { durable: true, ..Default::default() },
+                spec.arguments,
+            )
+            .await?;
+    }
+    channel
+        .queue_bind(
+            topology.fanout_queue().into(),
+            topology.events_exchange().into(),
+            herald_contract::Topology::FANOUT_BINDING_KEY.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(())
+}
+
+fn put(arguments: &mut FieldTable, name: &str, value: AMQPValue) {
+    arguments.insert(ShortString::from(name), value);
+}
+
+fn text(value: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::headers::{get_int, get_str};
+    use herald_contract::{RetryLadder, Topology};
+
+    fn config(queue_type: QueueType) -> BrokerConfig {
+        BrokerConfig {
+            urls: vec![],
+            topology: Topology::default(),
+            queue_type,
+            ladder: RetryLadder::standard(),
+        }
+    }
+
+    #[test]
+    fn quorum_retry_stages_dead_letter_at_least_once_back_to_the_deliveries_queue() {
+        let specs = queue_specs(&config(QueueType::Quorum));
+        let stage = specs
+            .iter()
+            .find(|spec| spec.name == "webhooks.retry.225s")
+            .expect("a queue for the 225 s stage");
+        let args = &stage.arguments;
+        assert_eq!(get_str(args, "x-queue-type"), Some("quorum"));
+        assert_eq!(get_int(args, "x-message-ttl"), Some(225_000));
+        assert_eq!(get_str(args, "x-dead-letter-exchange"), Some(""));
+        assert_eq!(get_str(args, "x-dead-letter-routing-key"), Some("webhooks.deliveries"));
+        assert_eq!(get_str(args, "x-dead-letter-strategy"), Some("at-least-once"));
+        assert_eq!(get_str(args, "x-overflow"), Some("reject-publish"));
+    }
+
+    #[test]
+    fn the_topology_has_one_queue_per_role_and_per_stage() {
+        let names: Vec<String> = queue_specs(&config(QueueType::Quorum))
+            .into_iter()
+            .map(|spec| spec.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "webhooks.fanout",
+                "webhooks.deliveries",
+                "webhooks.retry.15s",
+                "webhooks.retry.60s",
+                "webhooks.retry.225s",
+                "webhooks.retry.900s",
+                "webhooks.retry.3600s",
+                "webhooks.failed",
+                "webhooks.rejected",
+            ]
+        );
+    }
+
+    #[test]
+    fn consumed_quorum_queues_dead_letter_poison_messages_to_the_rejected_queue() {
+        let specs = queue_specs(&config(QueueType::Quorum));
+        let deliveries = &specs[1].arguments;
+        assert_eq!(get_int(deliveries, "x-delivery-limit"), Some(POISON_DELIVERY_LIMIT));
+        assert_eq!(get_str(deliveries, "x-dead-letter-routing-key"), Some("webhooks.rejected"));
+    }
+
+    #[test]
+    fn classic_queues_get_no_quorum_only_arguments() {
+        for spec in queue_specs(&config(QueueType::Classic)) {
+            let args = &spec.arguments;
+            assert_eq!(get_str(args, "x-queue-type"), Some("classic"), "{}", spec.name);
+            assert!(get_str(args, "x-dead-letter-strategy").is_none());
+            assert!(get_int(args, "x-delivery-limit").is_none());
+        }
+    }
+}
