@@ -19,7 +19,9 @@ pub struct BrokerConfig {
 pub enum ConnectError {
     #[error("no broker address is configured")]
     NoAddress,
-    #[error("could not connect to any of {count} broker address(es); the last, {address}, said: {source}")]
+    #[error(
+        "could not connect to any of {count} broker address(es); the last, {address}, said: {source}"
+    )]
     Unreachable {
         count: usize,
         address: String,

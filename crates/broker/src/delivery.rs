@@ -46,7 +46,12 @@ pub struct MalformedDelivery {
 
 impl DeliveryHeaders {
     /// The headers of a fresh delivery of `event` to one webhook.
-    pub fn fresh(webhook_id: WebhookId, event: &DomainEvent, traceparent: Option<String>, tracestate: Option<String>) -> Self {
+    pub fn fresh(
+        webhook_id: WebhookId,
+        event: &DomainEvent,
+        traceparent: Option<String>,
+        tracestate: Option<String>,
+    ) -> Self {
         Self {
             webhook_id,
             tenant_id: event.tenant_id.clone(),
@@ -64,7 +69,8 @@ impl DeliveryHeaders {
     pub fn parse(properties: &BasicProperties) -> Result<Self, MalformedDelivery> {
         let empty = FieldTable::default();
         let table = properties.headers().as_ref().unwrap_or(&empty);
-        let required = |header: &'static str| get_str(table, header).ok_or(MalformedDelivery { header });
+        let required =
+            |header: &'static str| get_str(table, header).ok_or(MalformedDelivery { header });
         let timestamp = |header: &'static str| -> Result<Option<DateTime<Utc>>, MalformedDelivery> {
             get_str(table, header)
                 .map(|value| {
@@ -74,7 +80,10 @@ impl DeliveryHeaders {
                 })
                 .transpose()
         };
-        fn parsed<T: std::str::FromStr>(value: &str, header: &'static str) -> Result<T, MalformedDelivery> {
+        fn parsed<T: std::str::FromStr>(
+            value: &str,
+            header: &'static str,
+        ) -> Result<T, MalformedDelivery> {
             value.parse().map_err(|_| MalformedDelivery { header })
         }
 
@@ -86,7 +95,9 @@ impl DeliveryHeaders {
             event_timestamp: timestamp(headers::EVENT_TIMESTAMP)?,
             attempts: match get_int(table, headers::ATTEMPTS) {
                 None => 0,
-                Some(n) => u32::try_from(n).map_err(|_| MalformedDelivery { header: headers::ATTEMPTS })?,
+                Some(n) => u32::try_from(n).map_err(|_| MalformedDelivery {
+                    header: headers::ATTEMPTS,
+                })?,
             },
             first_attempt_at: timestamp(headers::FIRST_ATTEMPT_AT)?,
             traceparent: get_str(table, headers::TRACEPARENT).map(str::to_owned),
@@ -105,7 +116,11 @@ impl DeliveryHeaders {
 
     /// The properties of a delivery parked in the failed queue, with every header an operator
     /// reads there.
-    pub fn to_failed_properties(&self, failure: &FailureFacts, failed_at: DateTime<Utc>) -> BasicProperties {
+    pub fn to_failed_properties(
+        &self,
+        failure: &FailureFacts,
+        failed_at: DateTime<Utc>,
+    ) -> BasicProperties {
         let mut table = self.header_table();
         put_failure(&mut table, failure);
         put_str(&mut table, headers::FAILED_AT, &format_timestamp(failed_at));
@@ -127,10 +142,22 @@ impl DeliveryHeaders {
         put_str(&mut table, headers::TENANT_ID, self.tenant_id.as_str());
         put_str(&mut table, headers::EVENT_ID, self.event_id.as_str());
         put_str(&mut table, headers::EVENT_TYPE, self.event_type.as_str());
-        put_opt_str(&mut table, headers::EVENT_TIMESTAMP, self.event_timestamp.map(format_timestamp).as_deref());
+        put_opt_str(
+            &mut table,
+            headers::EVENT_TIMESTAMP,
+            self.event_timestamp.map(format_timestamp).as_deref(),
+        );
         put_int(&mut table, headers::ATTEMPTS, i64::from(self.attempts));
-        put_opt_str(&mut table, headers::FIRST_ATTEMPT_AT, self.first_attempt_at.map(format_timestamp).as_deref());
-        put_opt_str(&mut table, headers::TRACEPARENT, self.traceparent.as_deref());
+        put_opt_str(
+            &mut table,
+            headers::FIRST_ATTEMPT_AT,
+            self.first_attempt_at.map(format_timestamp).as_deref(),
+        );
+        put_opt_str(
+            &mut table,
+            headers::TRACEPARENT,
+            self.traceparent.as_deref(),
+        );
         put_opt_str(&mut table, headers::TRACESTATE, self.tracestate.as_deref());
         table
     }
@@ -178,29 +205,47 @@ mod tests {
         let headers = sample();
         let properties = headers.to_properties(None);
         assert_eq!(DeliveryHeaders::parse(&properties), Ok(headers));
-        assert_eq!(properties.message_id().as_ref().map(|id| id.as_str()), Some("evt-1"));
+        assert_eq!(
+            properties.message_id().as_ref().map(|id| id.as_str()),
+            Some("evt-1")
+        );
     }
 
     #[test]
     fn failed_messages_carry_every_operator_header() {
-        let failure = FailureFacts { last_status: Some(500), last_error: "HTTP 500".into() };
-        let failed_at = Utc.with_ymd_and_hms(2024, 3, 21, 15, 0, 0).single().expect("date");
+        let failure = FailureFacts {
+            last_status: Some(500),
+            last_error: "HTTP 500".into(),
+        };
+        let failed_at = Utc
+            .with_ymd_and_hms(2024, 3, 21, 15, 0, 0)
+            .single()
+            .expect("date");
         let properties = sample().to_failed_properties(&failure, failed_at);
         let table = properties.headers().clone().expect("headers");
-        assert_eq!(get_str(&table, "x-webhook-id"), Some("WEBH-0193A1B2C3D4E5F60718293A4B5C6D7E"));
+        assert_eq!(
+            get_str(&table, "x-webhook-id"),
+            Some("WEBH-0193A1B2C3D4E5F60718293A4B5C6D7E")
+        );
         assert_eq!(get_str(&table, "x-tenant-id"), Some("acme"));
         assert_eq!(get_str(&table, "x-event-id"), Some("evt-1"));
         assert_eq!(get_str(&table, "x-event-type"), Some("company-created"));
         assert_eq!(get_int(&table, "x-attempts"), Some(2));
         assert_eq!(get_int(&table, "x-last-status"), Some(500));
         assert_eq!(get_str(&table, "x-last-error"), Some("HTTP 500"));
-        assert_eq!(get_str(&table, "x-first-attempt-at"), Some("2024-03-21T13:46:47Z"));
+        assert_eq!(
+            get_str(&table, "x-first-attempt-at"),
+            Some("2024-03-21T13:46:47Z")
+        );
         assert_eq!(get_str(&table, "x-failed-at"), Some("2024-03-21T15:00:00Z"));
     }
 
     #[test]
     fn no_status_header_when_no_response_came() {
-        let failure = FailureFacts { last_status: None, last_error: "connection refused".into() };
+        let failure = FailureFacts {
+            last_status: None,
+            last_error: "connection refused".into(),
+        };
         let properties = sample().to_failed_properties(&failure, Utc::now());
         let table = properties.headers().clone().expect("headers");
         assert_eq!(get_int(&table, "x-last-status"), None);
@@ -211,12 +256,23 @@ mod tests {
     fn messages_without_valid_routing_headers_are_malformed() {
         assert_eq!(
             DeliveryHeaders::parse(&BasicProperties::default()),
-            Err(MalformedDelivery { header: "x-webhook-id" })
+            Err(MalformedDelivery {
+                header: "x-webhook-id"
+            })
         );
-        let mut table = sample().to_properties(None).headers().clone().expect("headers");
+        let mut table = sample()
+            .to_properties(None)
+            .headers()
+            .clone()
+            .expect("headers");
         put_str(&mut table, "x-event-type", "contact-merged");
         let properties = BasicProperties::default().with_headers(table);
-        assert_eq!(DeliveryHeaders::parse(&properties), Err(MalformedDelivery { header: "x-event-type" }));
+        assert_eq!(
+            DeliveryHeaders::parse(&properties),
+            Err(MalformedDelivery {
+                header: "x-event-type"
+            })
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ impl Publisher {
     /// Opens a channel on `connection` and puts it in confirm mode.
     pub async fn open(connection: &Connection) -> Result<Self, lapin::Error> {
         let channel = connection.create_channel().await?;
-        channel.confirm_select(ConfirmSelectOptions::default()).await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
         Ok(Self { channel })
     }
 
@@ -54,7 +56,10 @@ impl Publisher {
             .basic_publish(
                 exchange.into(),
                 routing_key.into(),
-                BasicPublishOptions { mandatory, immediate: false },
+                BasicPublishOptions {
+                    mandatory,
+                    immediate: false,
+                },
                 body,
                 properties.with_delivery_mode(PERSISTENT),
             )

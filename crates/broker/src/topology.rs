@@ -32,7 +32,11 @@ pub fn queue_specs(config: &BrokerConfig) -> Vec<QueueSpec> {
 
     let plain = || {
         let mut arguments = FieldTable::default();
-        put(&mut arguments, "x-queue-type", text(config.queue_type.as_str()));
+        put(
+            &mut arguments,
+            "x-queue-type",
+            text(config.queue_type.as_str()),
+        );
         arguments
     };
     let dead_letter_to = |arguments: &mut FieldTable, target: &str| {
@@ -46,25 +50,44 @@ pub fn queue_specs(config: &BrokerConfig) -> Vec<QueueSpec> {
     let consumed = || {
         let mut arguments = plain();
         if quorum {
-            put(&mut arguments, "x-delivery-limit", AMQPValue::LongLongInt(POISON_DELIVERY_LIMIT));
+            put(
+                &mut arguments,
+                "x-delivery-limit",
+                AMQPValue::LongLongInt(POISON_DELIVERY_LIMIT),
+            );
             dead_letter_to(&mut arguments, &rejected);
         }
         arguments
     };
 
     let mut specs = vec![
-        QueueSpec { name: topology.fanout_queue(), arguments: consumed() },
-        QueueSpec { name: deliveries.clone(), arguments: consumed() },
+        QueueSpec {
+            name: topology.fanout_queue(),
+            arguments: consumed(),
+        },
+        QueueSpec {
+            name: deliveries.clone(),
+            arguments: consumed(),
+        },
     ];
     for delay in config.ladder.distinct_delays() {
         let mut arguments = plain();
         let ttl = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
         put(&mut arguments, "x-message-ttl", AMQPValue::LongLongInt(ttl));
         dead_letter_to(&mut arguments, &deliveries);
-        specs.push(QueueSpec { name: topology.retry_queue(delay), arguments });
+        specs.push(QueueSpec {
+            name: topology.retry_queue(delay),
+            arguments,
+        });
     }
-    specs.push(QueueSpec { name: topology.failed_queue(), arguments: plain() });
-    specs.push(QueueSpec { name: rejected, arguments: plain() });
+    specs.push(QueueSpec {
+        name: topology.failed_queue(),
+        arguments: plain(),
+    });
+    specs.push(QueueSpec {
+        name: rejected,
+        arguments: plain(),
+    });
     specs
 }
 
@@ -77,7 +100,10 @@ pub async fn declare(channel: &Channel, config: &BrokerConfig) -> Result<(), lap
         .exchange_declare(
             topology.events_exchange().into(),
             ExchangeKind::Topic,
-            ExchangeDeclareOptions { durable: true, ..Default::default() },
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
             FieldTable::default(),
         )
         .await?;
@@ -85,7 +111,10 @@ pub async fn declare(channel: &Channel, config: &BrokerConfig) -> Result<(), lap
         channel
             .queue_declare(
                 spec.name.as_str().into(),
-                QueueDeclareOptions { durable: true, ..Default::default() },
+                QueueDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
                 spec.arguments,
             )
             .await?;
@@ -136,8 +165,14 @@ mod tests {
         assert_eq!(get_str(args, "x-queue-type"), Some("quorum"));
         assert_eq!(get_int(args, "x-message-ttl"), Some(225_000));
         assert_eq!(get_str(args, "x-dead-letter-exchange"), Some(""));
-        assert_eq!(get_str(args, "x-dead-letter-routing-key"), Some("webhooks.deliveries"));
-        assert_eq!(get_str(args, "x-dead-letter-strategy"), Some("at-least-once"));
+        assert_eq!(
+            get_str(args, "x-dead-letter-routing-key"),
+            Some("webhooks.deliveries")
+        );
+        assert_eq!(
+            get_str(args, "x-dead-letter-strategy"),
+            Some("at-least-once")
+        );
         assert_eq!(get_str(args, "x-overflow"), Some("reject-publish"));
     }
 
@@ -167,15 +202,26 @@ mod tests {
     fn consumed_quorum_queues_dead_letter_poison_messages_to_the_rejected_queue() {
         let specs = queue_specs(&config(QueueType::Quorum));
         let deliveries = &specs[1].arguments;
-        assert_eq!(get_int(deliveries, "x-delivery-limit"), Some(POISON_DELIVERY_LIMIT));
-        assert_eq!(get_str(deliveries, "x-dead-letter-routing-key"), Some("webhooks.rejected"));
+        assert_eq!(
+            get_int(deliveries, "x-delivery-limit"),
+            Some(POISON_DELIVERY_LIMIT)
+        );
+        assert_eq!(
+            get_str(deliveries, "x-dead-letter-routing-key"),
+            Some("webhooks.rejected")
+        );
     }
 
     #[test]
     fn classic_queues_get_no_quorum_only_arguments() {
         for spec in queue_specs(&config(QueueType::Classic)) {
             let args = &spec.arguments;
-            assert_eq!(get_str(args, "x-queue-type"), Some("classic"), "{}", spec.name);
+            assert_eq!(
+                get_str(args, "x-queue-type"),
+                Some("classic"),
+                "{}",
+                spec.name
+            );
             assert!(get_str(args, "x-dead-letter-strategy").is_none());
             assert!(get_int(args, "x-delivery-limit").is_none());
         }

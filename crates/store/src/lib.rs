@@ -1,1 +1,27 @@
+//! Herald's PostgreSQL layer.
+//!
+//! - [`database`]: the connection pool, creating the database when missing, and the versioned
+//!   migrations (run under an advisory lock, so that services starting together do not race).
+//! - [`webhooks`]: the registry: create, read, change and delete webhooks per tenant, plus the
+//!   two projections the hot paths keep in memory: routes (fanout) and targets (sender).
+//! - [`attempts`]: the attempt log, written in batches by an [`AttemptRecorder`].
+//! - [`changes`]: `LISTEN`ing for registry changes, so that in-memory copies follow within
+//!   milliseconds.
+//! - [`secrets`]: encryption at rest of auth header values and signing secrets.
 
+pub mod attempts;
+pub mod changes;
+pub mod database;
+pub mod error;
+pub mod secrets;
+pub mod webhooks;
+
+pub use attempts::{AttemptLog, AttemptRecord, AttemptRecorder, AttemptResult, NewAttempt};
+pub use changes::WebhookChange;
+pub use database::{Database, DatabaseConfig};
+pub use error::StoreError;
+pub use secrets::SecretsKey;
+pub use webhooks::{
+    AuthHeader, DeliveryTarget, NewWebhook, PreviousSecret, Webhook, WebhookPatch, WebhookRoute,
+    WebhookStore,
+};

@@ -1,0 +1,281 @@
+//! The attempt log.
+//!
+//! Senders record every attempt through an [`AttemptRecorder`], which writes them in batches
+//! (one `INSERT` for as many attempts as arrived while the previous write ran) and answers
+//! each caller once its row is committed, so a delivery is acknowledged only after its attempt
+//! is on disk. While the database is unreachable the recorder keeps retrying and callers wait.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use herald_contract::{EventType, TenantId, WebhookId};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_postgres::Row;
+
+use crate::database::Database;
+use crate::error::StoreError;
+
+/// How an attempt ended for its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttemptResult {
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// The attempt failed and another is scheduled.
+    WillRetry,
+    /// The attempt failed and was the last.
+    Failed,
+}
+
+impl AttemptResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptResult::Delivered => "delivered",
+            AttemptResult::WillRetry => "will-retry",
+            AttemptResult::Failed => "failed",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "delivered" => Some(AttemptResult::Delivered),
+            "will-retry" => Some(AttemptResult::WillRetry),
+            "failed" => Some(AttemptResult::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// An attempt to record.
+#[derive(Debug, Clone)]
+pub struct NewAttempt {
+    pub webhook_id: WebhookId,
+    pub tenant_id: TenantId,
+    pub event_id: String,
+    pub event_type: EventType,
+    /// 1-based.
+    pub attempt: u32,
+    pub attempted_at: DateTime<Utc>,
+    pub duration_ms: u32,
+    pub response_status: Option<u16>,
+    pub error: Option<String>,
+    pub result: AttemptResult,
+    /// Made by the test route, not by a real delivery.
+    pub test: bool,
+    /// The start of the response body.
+    pub response_excerpt: Option<String>,
+}
+
+/// An attempt as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    /// Increases with every recorded attempt: the attempt log's cursor.
+    pub id: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub attempt: u32,
+    pub attempted_at: DateTime<Utc>,
+    pub duration_ms: u32,
+    pub response_status: Option<u16>,
+    pub error: Option<String>,
+    pub result: AttemptResult,
+    pub test: bool,
+    pub response_excerpt: Option<String>,
+}
+
+impl AttemptRecord {
+    /// Reads the columns named `<prefix>id`, `<prefix>event_id`, ...; `None` when the id is
+    /// NULL (an outer join that found no attempt).
+    pub(crate) fn from_prefixed_row(row: &Row, prefix: &str) -> Result<Option<Self>, StoreError> {
+        let column = |name: &str| format!("{prefix}{name}");
+        let Some(id) = row.try_get::<_, Option<i64>>(column("id").as_str())? else {
+            return Ok(None);
+        };
+        let result: String = row.try_get(column("result").as_str())?;
+        let webhook_id: String = row.try_get(column("webhook_id").as_str())?;
+        Ok(Some(AttemptRecord {
+            id,
+            event_id: row.try_get(column("event_id").as_str())?,
+            event_type: row.try_get(column("event_type").as_str())?,
+            attempt: u32::try_from(row.try_get::<_, i16>(column("attempt").as_str())?).unwrap_or(0),
+            attempted_at: row.try_get(column("attempted_at").as_str())?,
+            duration_ms: u32::try_from(row.try_get::<_, i32>(column("duration_ms").as_str())?)
+                .unwrap_or(0),
+            response_status: row
+                .try_get::<_, Option<i16>>(column("response_status").as_str())?
+                .and_then(|status| u16::try_from(status).ok()),
+            error: row.try_get(column("error").as_str())?,
+            result: AttemptResult::parse(&result).ok_or(StoreError::Corrupt {
+                webhook_id,
+                field: "attempt result",
+            })?,
+            test: row.try_get(column("test").as_str())?,
+            response_excerpt: row.try_get(column("response_excerpt").as_str())?,
+        }))
+    }
+}
+
+/// Reading and writing the attempt log.
+#[derive(Clone)]
+pub struct AttemptLog {
+    database: Database,
+}
+
+impl AttemptLog {
+    pub fn new(database: Database) -> Self {
+        Self { database }
+    }
+
+    /// Writes `attempts` in one statement.
+    pub async fn insert(&self, attempts: &[NewAttempt]) -> Result<(), StoreError> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let column = |f: fn(&NewAttempt) -> String| attempts.iter().map(f).collect::<Vec<String>>();
+        let webhook_ids = column(|a| a.webhook_id.to_string());
+        let tenant_ids = column(|a| a.tenant_id.to_string());
+        let event_ids = column(|a| a.event_id.clone());
+        let event_types = column(|a| a.event_type.as_str().to_owned());
+        let results = column(|a| a.result.as_str().to_owned());
+        let numbers: Vec<i16> = attempts
+            .iter()
+            .map(|a| i16::try_from(a.attempt).unwrap_or(i16::MAX))
+            .collect();
+        let times: Vec<DateTime<Utc>> = attempts.iter().map(|a| a.attempted_at).collect();
+        let durations: Vec<i32> = attempts
+            .iter()
+            .map(|a| i32::try_from(a.duration_ms).unwrap_or(i32::MAX))
+            .collect();
+        let statuses: Vec<Option<i16>> = attempts
+            .iter()
+            .map(|a| a.response_status.and_then(|s| i16::try_from(s).ok()))
+            .collect();
+        let errors: Vec<Option<&str>> = attempts.iter().map(|a| a.error.as_deref()).collect();
+        let tests: Vec<bool> = attempts.iter().map(|a| a.test).collect();
+        let excerpts: Vec<Option<&str>> = attempts
+            .iter()
+            .map(|a| a.response_excerpt.as_deref())
+            .collect();
+
+        let client = self.database.pool().get().await?;
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO delivery_attempts (webhook_id, tenant_id, event_id, event_type, attempt, \
+                     attempted_at, duration_ms, response_status, error, result, test, response_excerpt) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], \
+                     $6::timestamptz[], $7::int4[], $8::int2[], $9::text[], $10::text[], $11::bool[], $12::text[])",
+            )
+            .await?;
+        client
+            .execute(
+                &statement,
+                &[
+                    &webhook_ids,
+                    &tenant_ids,
+                    &event_ids,
+                    &event_types,
+                    &numbers,
+                    &times,
+                    &durations,
+                    &statuses,
+                    &errors,
+                    &results,
+                    &tests,
+                    &excerpts,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Up to `limit` attempts of a webhook of `tenant`, newest first, older than `before`.
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        webhook: &WebhookId,
+        limit: i64,
+        before: Option<i64>,
+    ) -> Result<Vec<AttemptRecord>, StoreError> {
+        let client = self.database.pool().get().await?;
+        let rows = client
+            .query(
+                "SELECT id, webhook_id, event_id, event_type, attempt, attempted_at, duration_ms, \
+                     response_status, error, result, test, response_excerpt \
+                 FROM delivery_attempts \
+                 WHERE webhook_id = $1 AND tenant_id = $2 AND ($3::bigint IS NULL OR id < $3) \
+                 ORDER BY id DESC LIMIT $4",
+                &[&webhook.as_str(), &tenant.as_str(), &before, &limit],
+            )
+            .await?;
+        rows.iter()
+            .filter_map(|row| AttemptRecord::from_prefixed_row(row, "").transpose())
+            .collect()
+    }
+}
+
+/// An attempt could not be recorded.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RecordError {
+    #[error("the attempt recorder has stopped")]
+    Stopped,
+    #[error("the attempt could not be written: {0}")]
+    Rejected(String),
+}
+
+struct Pending {
+    attempt: NewAttempt,
+    written: oneshot::Sender<Result<(), String>>,
+}
+
+/// Records attempts in batches. Cheap to clone; the writer stops when every clone is dropped.
+#[derive(Clone)]
+pub struct AttemptRecorder {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl AttemptRecorder {
+    /// Starts the writer. At most `max_batch` attempts go into one statement.
+    pub fn spawn(log: AttemptLog, max_batch: usize) -> (Self, JoinHandle<()>) {
+        let (queue, pending) = mpsc::channel(max_batch.max(1) * 4);
+        let writer = tokio::spawn(write_batches(log, pending, max_batch.max(1)));
+        (Self { queue }, writer)
+    }
+
+    /// Records `attempt`, returning once it is committed.
+    pub async fn record(&self, attempt: NewAttempt) -> Result<(), RecordError> {
+        let (written, done) = oneshot::channel();
+        self.queue
+            .send(Pending { attempt, written })
+            .await
+            .map_err(|_| RecordError::Stopped)?;
+        done.await
+            .map_err(|_| RecordError::Stopped)?
+            .map_err(RecordError::Rejected)
+    }
+}
+
+async fn write_batches(log: AttemptLog, mut pending: mpsc::Receiver<Pending>, max_batch: usize) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+    while pending.recv_many(&mut batch, max_batch).await > 0 {
+        let attempts: Vec<NewAttempt> = batch.iter().map(|p| p.attempt.clone()).collect();
+        let mut pause = Duration::from_millis(50);
+        let outcome = loop {
+            match log.insert(&attempts).await {
+                Ok(()) => break Ok(()),
+                Err(error) if error.is_transient() => {
+                    tracing::warn!(%error, held = attempts.len(), retry_in = ?pause, "cannot record attempts yet");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(error) => {
+                    tracing::error!(%error, lost = attempts.len(), "attempt records were refused by the database");
+                    break Err(error.to_string());
+                }
+            }
+        };
+        for entry in batch.drain(..) {
+            // The caller may have gone away (shutdown); nothing to tell it then.
+            let _ = entry.written.send(outcome.clone());
+        }
+    }
+}

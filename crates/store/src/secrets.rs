@@ -1,0 +1,114 @@
+//! Secrets at rest: AES-256-GCM under `SECRETS_KEY`.
+//!
+//! A sealed value is `nonce (12 bytes) || ciphertext || tag (16 bytes)`. The associated data
+//! binds it to its webhook and column, so a sealed value copied into another row or column
+//! does not decrypt.
+
+use std::fmt;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+const NONCE_LEN: usize = 12;
+
+/// The key that encrypts auth header values and signing secrets in the database.
+#[derive(Clone)]
+pub struct SecretsKey(Aes256Gcm);
+
+/// `SECRETS_KEY` is not base64 of 32 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "SECRETS_KEY must be the base64 encoding of 32 random bytes (e.g. `openssl rand -base64 32`)"
+)]
+pub struct InvalidSecretsKey;
+
+/// A sealed value that does not open with this key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the value does not decrypt with this key")]
+pub struct OpenError;
+
+impl SecretsKey {
+    /// Parses the base64 form of a 32-byte key.
+    pub fn from_base64(encoded: &str) -> Result<Self, InvalidSecretsKey> {
+        let bytes = BASE64
+            .decode(encoded.trim())
+            .map_err(|_| InvalidSecretsKey)?;
+        let key = Key::<Aes256Gcm>::try_from(bytes.as_slice()).map_err(|_| InvalidSecretsKey)?;
+        Ok(Self(Aes256Gcm::new(&key)))
+    }
+
+    /// A new random key in its base64 form, for `herald up` and operators.
+    pub fn generate_base64() -> String {
+        BASE64.encode(rand::random::<[u8; 32]>())
+    }
+
+    /// Encrypts `plaintext`, bound to `context` (e.g. `WEBH-…/signing_secret`).
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
+        let nonce_bytes = rand::random::<[u8; NONCE_LEN]>();
+        let nonce = Nonce::from(nonce_bytes);
+        let payload = Payload {
+            msg: plaintext,
+            aad: context.as_bytes(),
+        };
+        // Encryption only fails for inputs of many gigabytes.
+        let ciphertext = self.0.encrypt(&nonce, payload).unwrap_or_default();
+        let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        sealed.extend_from_slice(&nonce_bytes);
+        sealed.extend_from_slice(&ciphertext);
+        sealed
+    }
+
+    /// Decrypts a value sealed for `context`.
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(OpenError);
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_from(nonce).map_err(|_| OpenError)?;
+        let payload = Payload {
+            msg: ciphertext,
+            aad: context.as_bytes(),
+        };
+        self.0.decrypt(&nonce, payload).map_err(|_| OpenError)
+    }
+}
+
+impl fmt::Debug for SecretsKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretsKey(****)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SecretsKey {
+        SecretsKey::from_base64(&SecretsKey::generate_base64()).expect("valid key")
+    }
+
+    #[test]
+    fn sealed_values_open_with_the_same_key_and_context() {
+        let key = key();
+        let sealed = key.seal("WEBH-1/auth", b"Bearer abc");
+        assert!(!sealed.windows(10).any(|w| w == b"Bearer abc"));
+        assert_eq!(key.open("WEBH-1/auth", &sealed), Ok(b"Bearer abc".to_vec()));
+    }
+
+    #[test]
+    fn sealed_values_do_not_open_in_another_context_or_with_another_key() {
+        let key = key();
+        let sealed = key.seal("WEBH-1/auth", b"Bearer abc");
+        assert_eq!(key.open("WEBH-2/auth", &sealed), Err(OpenError));
+        assert_eq!(self::key().open("WEBH-1/auth", &sealed), Err(OpenError));
+        assert_eq!(key.open("WEBH-1/auth", &sealed[..5]), Err(OpenError));
+    }
+
+    #[test]
+    fn keys_must_be_32_bytes_of_base64() {
+        assert!(SecretsKey::from_base64("c2hvcnQ=").is_err());
+        assert!(SecretsKey::from_base64("not base64!").is_err());
+    }
+}
