@@ -1,0 +1,139 @@
+//! Configuration shared by several commands. Every field reads an environment variable and
+//! accepts the matching `--flag`; defaults serve a single local machine.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use herald_broker::BrokerConfig;
+use herald_contract::{QueueType, RetryLadder, Topology};
+use herald_store::{DatabaseConfig, SecretsKey};
+
+/// The broker and the names Herald uses on it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BrokerArgs {
+    /// AMQP URL of the broker; several, comma-separated, for a cluster (tried in order).
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        value_delimiter = ',',
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+        hide_env_values = true
+    )]
+    pub amqp_url: Vec<String>,
+    /// The topic exchange platform services publish domain events to.
+    #[arg(long, env = "EVENTS_EXCHANGE", default_value = Topology::DEFAULT_EXCHANGE)]
+    pub events_exchange: String,
+    /// The prefix of every Herald queue.
+    #[arg(long, env = "QUEUE_PREFIX", default_value = Topology::DEFAULT_PREFIX, value_parser = parse_prefix)]
+    pub queue_prefix: String,
+    /// `quorum` (replicated, loses nothing) or `classic`.
+    #[arg(long, env = "QUEUE_TYPE", default_value = "quorum")]
+    pub queue_type: QueueType,
+    /// Delays before each retry, comma-separated (`15s,60s,225s,900s,3600s`).
+    #[arg(long, env = "RETRY_DELAYS", default_value = "15s,60s,225s,900s,3600s")]
+    pub retry_delays: RetryLadder,
+}
+
+impl BrokerArgs {
+    pub fn config(&self) -> BrokerConfig {
+        BrokerConfig {
+            urls: self.amqp_url.clone(),
+            topology: Topology::new(&self.events_exchange, &self.queue_prefix),
+            queue_type: self.queue_type,
+            ladder: self.retry_delays.clone(),
+        }
+    }
+}
+
+fn parse_prefix(prefix: &str) -> Result<String, String> {
+    let valid = !prefix.is_empty()
+        && prefix.len() <= 200
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(prefix.to_owned())
+    } else {
+        Err("a queue prefix is 1-200 characters of letters, digits, `.`, `_` and `-`".into())
+    }
+}
+
+/// The PostgreSQL database.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL; the database is created at start when missing and the role may.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/herald",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// The most database connections this process opens.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
+    pub database_pool_size: usize,
+}
+
+impl DatabaseArgs {
+    pub fn config(&self) -> DatabaseConfig {
+        DatabaseConfig {
+            url: self.database_url.clone(),
+            pool_size: self.database_pool_size,
+        }
+    }
+}
+
+/// The key that encrypts secrets at rest.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SecretsArgs {
+    /// Base64 of 32 random bytes; encrypts auth header values and signing secrets at rest.
+    #[arg(long, env = "SECRETS_KEY", hide_env_values = true)]
+    pub secrets_key: Option<String>,
+}
+
+impl SecretsArgs {
+    /// The key, which this command requires.
+    pub fn key(&self) -> anyhow::Result<SecretsKey> {
+        let encoded = self.secrets_key.as_deref().context(
+            "SECRETS_KEY is not set: generate one with `openssl rand -base64 32` and keep it safe",
+        )?;
+        Ok(SecretsKey::from_base64(encoded)?)
+    }
+}
+
+/// How a service stops.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LifecycleArgs {
+    /// How long a stopping service may take to finish or return what it holds.
+    #[arg(long, env = "DRAIN_TIMEOUT", default_value = "15s", value_parser = humantime_duration)]
+    pub drain_timeout: Duration,
+}
+
+/// Parses `10s`, `500ms`, `1m`.
+pub fn humantime_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|_| format!("`{text}` is not a duration (write it like `10s` or `500ms`)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_the_documentation_writes_them() {
+        assert_eq!(humantime_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(humantime_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(humantime_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(humantime_duration("10x").is_err());
+        assert!(humantime_duration("ten seconds").is_err());
+    }
+
+    #[test]
+    fn queue_prefixes_are_safe_names() {
+        assert!(parse_prefix("webhooks").is_ok());
+        assert!(parse_prefix("t-1.herald_x").is_ok());
+        assert!(parse_prefix("").is_err());
+        assert!(parse_prefix("a b").is_err());
+        assert!(parse_prefix(&"x".repeat(201)).is_err());
+    }
+}
