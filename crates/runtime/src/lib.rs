@@ -9,6 +9,7 @@
 //!   session alive across connection failures.
 
 pub mod args;
+pub mod database;
 pub mod health;
 pub mod retry;
 pub mod shutdown;

@@ -1,0 +1,16 @@
+use anyhow::Context;
+use clap::Parser;
+use herald_fanout::FanoutConfig;
+use herald_runtime::{shutdown, telemetry};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = FanoutConfig::parse();
+    telemetry::init("fanout", &config.telemetry);
+    let listener = TcpListener::bind(config.metrics_addr)
+        .await
+        .with_context(|| format!("binding METRICS_ADDR {}", config.metrics_addr))?;
+    tracing::info!(metrics_addr = %listener.local_addr()?, "fanout starting");
+    herald_fanout::startup::run(config, listener, shutdown::on_signal()).await
+}

@@ -1,0 +1,77 @@
+//! Fanout's metrics.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of consumed events.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `fanned_out`, `unmatched`, `rejected` or `returned` (requeued after a failure).
+    pub outcome: &'static str,
+}
+
+/// Labels of rejected events.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+/// Counters and gauges of the fanout service.
+#[derive(Clone)]
+pub struct FanoutMetrics {
+    pub events: Family<OutcomeLabels, Counter>,
+    pub rejected: Family<ReasonLabels, Counter>,
+    pub deliveries_published: Counter,
+    pub registry_webhooks: Gauge,
+    pub broker_connected: Gauge,
+    pub fanout_seconds: Histogram,
+}
+
+impl FanoutMetrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            events: Family::default(),
+            rejected: Family::default(),
+            deliveries_published: Counter::default(),
+            registry_webhooks: Gauge::default(),
+            broker_connected: Gauge::default(),
+            fanout_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+        };
+        registry.register(
+            "herald_fanout_events",
+            "Domain events consumed, by outcome",
+            metrics.events.clone(),
+        );
+        registry.register(
+            "herald_fanout_events_rejected",
+            "Domain events moved to the rejected queue, by reason",
+            metrics.rejected.clone(),
+        );
+        registry.register(
+            "herald_fanout_deliveries_published",
+            "Delivery messages published and confirmed",
+            metrics.deliveries_published.clone(),
+        );
+        registry.register(
+            "herald_fanout_registry_webhooks",
+            "Enabled webhooks in the routing index",
+            metrics.registry_webhooks.clone(),
+        );
+        registry.register(
+            "herald_fanout_broker_connected",
+            "1 while fanout is connected to the broker and consuming",
+            metrics.broker_connected.clone(),
+        );
+        registry.register(
+            "herald_fanout_event_duration_seconds",
+            "Time from receiving an event to acknowledging it",
+            metrics.fanout_seconds.clone(),
+        );
+        metrics
+    }
+}

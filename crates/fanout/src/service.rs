@@ -1,0 +1,313 @@
+//! The fanout consumer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use futures::StreamExt;
+use futures::future::join_all;
+use herald_broker::headers::{get_str, put_str};
+use herald_broker::lapin::BasicProperties;
+use herald_broker::lapin::message::Delivery;
+use herald_broker::lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+};
+use herald_broker::lapin::types::FieldTable;
+use herald_broker::{BrokerConfig, DeliveryHeaders, Publisher, connect, topology};
+use herald_contract::payload::build_payload;
+use herald_contract::topology::headers;
+use herald_contract::{DomainEvent, EventEnvelope, RejectReason};
+use herald_runtime::ReadyFlag;
+use herald_runtime::retry::keep_running;
+use herald_store::Database;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::metrics::{FanoutMetrics, OutcomeLabels, ReasonLabels};
+use crate::registry::{self, SharedIndex};
+
+/// Tuning of the fanout consumer.
+#[derive(Debug, Clone)]
+pub struct FanoutSettings {
+    /// Events larger than this are rejected.
+    pub max_event_bytes: usize,
+    /// Events held unacknowledged at once (AMQP prefetch).
+    pub prefetch: u16,
+    /// How long a stop may wait for in-flight events.
+    pub drain_timeout: Duration,
+}
+
+/// The fanout service: consumes events, publishes deliveries.
+pub struct Fanout {
+    broker: BrokerConfig,
+    settings: FanoutSettings,
+    database: Database,
+    index: SharedIndex,
+    metrics: FanoutMetrics,
+    ready: ReadyFlag,
+}
+
+/// What every event handler shares within one broker session.
+struct Session {
+    publisher: Publisher,
+    deliveries_queue: String,
+    rejected_queue: String,
+    max_event_bytes: usize,
+    index: SharedIndex,
+    metrics: FanoutMetrics,
+    /// Cancelled by a handler whose publish failed: the session ends and a new one starts
+    /// on fresh connections, with the topology declared again.
+    broken: CancellationToken,
+}
+
+impl Fanout {
+    /// `ready` reports whether fanout is connected and consuming.
+    pub fn new(
+        broker: BrokerConfig,
+        settings: FanoutSettings,
+        database: Database,
+        metrics: FanoutMetrics,
+        ready: ReadyFlag,
+    ) -> Self {
+        Self {
+            broker,
+            settings,
+            database,
+            index: SharedIndex::default(),
+            metrics,
+            ready,
+        }
+    }
+
+    /// Follows the registry and consumes events until `shutdown`, reconnecting whenever the
+    /// broker connection fails.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let (loaded_tx, loaded) = watch::channel(false);
+        let follower = tokio::spawn(registry::follow(
+            self.database.clone(),
+            self.index.clone(),
+            loaded_tx,
+            self.metrics.clone(),
+            shutdown.clone(),
+        ));
+        keep_running("fanout broker session", &shutdown, || {
+            self.session(loaded.clone(), &shutdown)
+        })
+        .await;
+        let _ = follower.await;
+    }
+
+    async fn session(
+        &self,
+        mut loaded: watch::Receiver<bool>,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        // Matching against an index that has not been loaded would silently drop deliveries.
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            result = loaded.wait_for(|loaded| *loaded) => { result.context("the registry follower stopped")?; }
+        }
+
+        let consuming = connect(&self.broker, "herald-fanout (consume)").await?;
+        let publishing = connect(&self.broker, "herald-fanout (publish)").await?;
+        let channel = consuming.create_channel().await?;
+        topology::declare(&channel, &self.broker)
+            .await
+            .context("declaring the topology")?;
+        channel
+            .basic_qos(self.settings.prefetch, BasicQosOptions::default())
+            .await?;
+        let topology = &self.broker.topology;
+        let session = Arc::new(Session {
+            publisher: Publisher::open(&publishing).await?,
+            deliveries_queue: topology.deliveries_queue(),
+            rejected_queue: topology.rejected_queue(),
+            max_event_bytes: self.settings.max_event_bytes,
+            index: self.index.clone(),
+            metrics: self.metrics.clone(),
+            broken: CancellationToken::new(),
+        });
+        let mut consumer = channel
+            .basic_consume(
+                topology.fanout_queue().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        self.ready.set(true);
+        self.metrics.broker_connected.set(1);
+        tracing::info!(queue = %topology.fanout_queue(), prefetch = self.settings.prefetch, "fanout consuming");
+
+        let in_flight = TaskTracker::new();
+        let ended = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break Ok(()),
+                _ = session.broken.cancelled() => break Err(anyhow::anyhow!("a publish failed")),
+                next = consumer.next() => match next {
+                    Some(Ok(delivery)) => {
+                        in_flight.spawn(handle(session.clone(), delivery));
+                    }
+                    Some(Err(error)) => break Err(anyhow::Error::new(error).context("consuming events")),
+                    None => break Err(anyhow::anyhow!("the broker ended the consumer (queue deleted?)")),
+                },
+            }
+        };
+        self.ready.set(false);
+        self.metrics.broker_connected.set(0);
+
+        if ended.is_ok() {
+            // Stop the flow first; what was delivered but not yet handled goes back on close.
+            let _ = channel
+                .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+                .await;
+        }
+        in_flight.close();
+        if tokio::time::timeout(self.settings.drain_timeout, in_flight.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("drain timeout: events still in flight are returned to the queue");
+        }
+        let _ = publishing.close(200, "fanout stopping".into()).await;
+        let _ = consuming.close(200, "fanout stopping".into()).await;
+        ended
+    }
+}
+
+async fn handle(session: Arc<Session>, delivery: Delivery) {
+    let started = Instant::now();
+    let properties = &delivery.properties;
+    let envelope = EventEnvelope {
+        message_id: properties.message_id().as_ref().map(|id| id.as_str()),
+        timestamp: *properties.timestamp(),
+        received_at: Utc::now(),
+    };
+    let outcome = match DomainEvent::parse(&delivery.data, &envelope, session.max_event_bytes) {
+        Ok(event) => fan_out(&session, &delivery, &event).await,
+        Err(reason) => reject(&session, &delivery, &reason).await,
+    };
+    let outcome = match outcome {
+        Ok(outcome) => match delivery.acker.ack(BasicAckOptions::default()).await {
+            Ok(_) => outcome,
+            Err(error) => {
+                tracing::debug!(%error, "could not acknowledge an event; it will be redelivered");
+                "returned"
+            }
+        },
+        Err(error) => {
+            tracing::warn!(error = %error, "event returned to the queue");
+            let _ = delivery
+                .acker
+                .nack(BasicNackOptions {
+                    multiple: false,
+                    requeue: true,
+                })
+                .await;
+            session.broken.cancel();
+            "returned"
+        }
+    };
+    session
+        .metrics
+        .events
+        .get_or_create(&OutcomeLabels { outcome })
+        .inc();
+    session
+        .metrics
+        .fanout_seconds
+        .observe(started.elapsed().as_secs_f64());
+}
+
+/// Publishes one delivery per matching webhook and waits for every confirm.
+async fn fan_out(
+    session: &Session,
+    delivery: &Delivery,
+    event: &DomainEvent,
+) -> anyhow::Result<&'static str> {
+    let webhooks = match session.index.read() {
+        Ok(index) => index.matching(&event.tenant_id, event.event_type),
+        Err(_) => anyhow::bail!("the routing index is poisoned"),
+    };
+    if webhooks.is_empty() {
+        tracing::debug!(event_id = %event.event_id, tenant_id = %event.tenant_id, "no webhook subscribed");
+        return Ok("unmatched");
+    }
+    let trace_headers = delivery.properties.headers().as_ref();
+    let traceparent = trace_headers
+        .and_then(|h| get_str(h, headers::TRACEPARENT))
+        .map(str::to_owned);
+    let tracestate = trace_headers
+        .and_then(|h| get_str(h, headers::TRACESTATE))
+        .map(str::to_owned);
+    let publishes = webhooks.iter().map(|webhook_id| {
+        let body = build_payload(webhook_id, event);
+        let properties = DeliveryHeaders::fresh(
+            webhook_id.clone(),
+            event,
+            traceparent.clone(),
+            tracestate.clone(),
+        )
+        .to_properties(None);
+        async move {
+            session
+                .publisher
+                .publish_to_queue(&session.deliveries_queue, &body, properties)
+                .await
+        }
+    });
+    let results = join_all(publishes).await;
+    let published = results.iter().filter(|result| result.is_ok()).count();
+    session
+        .metrics
+        .deliveries_published
+        .inc_by(published as u64);
+    if let Some(Err(error)) = results.into_iter().find(Result::is_err) {
+        return Err(anyhow::Error::new(error).context(format!(
+            "publishing the deliveries of event {} ({published} of {} confirmed)",
+            event.event_id,
+            webhooks.len()
+        )));
+    }
+    tracing::debug!(event_id = %event.event_id, tenant_id = %event.tenant_id, deliveries = webhooks.len(), "event fanned out");
+    Ok("fanned_out")
+}
+
+/// Moves an event that cannot be accepted to the rejected queue, with its reason.
+async fn reject(
+    session: &Session,
+    delivery: &Delivery,
+    reason: &RejectReason,
+) -> anyhow::Result<&'static str> {
+    tracing::warn!(reason = %reason, "event rejected");
+    let original = &delivery.properties;
+    let mut table = original.headers().clone().unwrap_or_default();
+    put_str(&mut table, headers::REJECT_REASON, &reason.to_string());
+    // A fresh set of properties: an `expiration` copied from the event would let the broker
+    // discard the rejected copy.
+    let mut properties = BasicProperties::default().with_headers(table);
+    if let Some(content_type) = original.content_type() {
+        properties = properties.with_content_type(content_type.clone());
+    }
+    if let Some(message_id) = original.message_id() {
+        properties = properties.with_message_id(message_id.clone());
+    }
+    if let Some(timestamp) = original.timestamp() {
+        properties = properties.with_timestamp(*timestamp);
+    }
+    session
+        .publisher
+        .publish_to_queue(&session.rejected_queue, &delivery.data, properties)
+        .await
+        .context("moving a rejected event to the rejected queue")?;
+    session
+        .metrics
+        .rejected
+        .get_or_create(&ReasonLabels {
+            reason: reason.label(),
+        })
+        .inc();
+    Ok("rejected")
+}

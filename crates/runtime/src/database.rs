@@ -1,0 +1,39 @@
+//! Bringing the database up at start and watching it afterwards.
+
+use std::time::Duration;
+
+use herald_store::Database;
+use tokio_util::sync::CancellationToken;
+
+use crate::health::{ReadyFlag, spawn_probe};
+use crate::retry::Backoff;
+
+/// Creates the database if missing and migrates it, waiting for it to become reachable.
+/// Returns early (with `Ok`) when `shutdown` comes first; a migration that fails for another
+/// reason than an unreachable database is an error.
+pub async fn prepare(database: &Database, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    loop {
+        match database.prepare().await {
+            Ok(()) => return Ok(()),
+            Err(error) if error.is_transient() => {
+                let delay = backoff.next_delay();
+                tracing::warn!(%error, retry_in = ?delay, "database not reachable yet");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+            Err(error) => return Err(anyhow::Error::new(error).context("preparing the database")),
+        }
+    }
+}
+
+/// Keeps `flag` telling whether the database answers.
+pub fn watch(database: &Database, flag: ReadyFlag, shutdown: &CancellationToken) {
+    let database = database.clone();
+    spawn_probe(flag, Duration::from_secs(2), shutdown.clone(), move || {
+        let database = database.clone();
+        async move { database.ping().await.is_ok() }
+    });
+}
