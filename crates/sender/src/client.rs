@@ -1,0 +1,410 @@
+//! The HTTP client that makes delivery attempts, shared by the sender and the management
+//! API's test route so that a test delivery is exactly a real one.
+//!
+//! One `reqwest` client per process: connections are kept alive and reused across
+//! deliveries; redirects are never followed; the whole attempt (connect, request, response
+//! body) is bounded by the delivery timeout; proxies from the environment are ignored; and
+//! the [network policy](crate::policy) is enforced on every address connected to.
+
+use std::error::Error as StdError;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::Utc;
+use herald_contract::SigningSecret;
+use herald_contract::signing::signature_header;
+use herald_store::AuthHeader;
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::redirect;
+
+use crate::policy::is_public;
+
+/// The `user-agent` of every delivery.
+pub const USER_AGENT: &str = concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION"));
+
+/// The most bytes of a response body Herald reads; the rest is never read.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// The most bytes of a response body kept in the attempt log.
+pub const EXCERPT_BYTES: usize = 1024;
+
+/// How deliveries are made.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// The limit of a whole attempt; 10 s by contract.
+    pub timeout: Duration,
+    /// Allows loopback, private, link-local and other non-public targets.
+    pub allow_private_targets: bool,
+    /// Allows plain `http://` URLs.
+    pub allow_http: bool,
+}
+
+/// One attempt to make.
+#[derive(Debug, Clone)]
+pub struct AttemptRequest<'a> {
+    pub url: &'a str,
+    pub auth_header: Option<&'a AuthHeader>,
+    /// The event id, sent as `webhook-id`.
+    pub message_id: &'a str,
+    /// The exact payload bytes.
+    pub body: Bytes,
+    /// Secrets to sign with: one signature each.
+    pub secrets: &'a [&'a SigningSecret],
+    pub traceparent: Option<&'a str>,
+    pub tracestate: Option<&'a str>,
+}
+
+/// How an attempt went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptOutcome {
+    /// The response status, when a response came.
+    pub status: Option<u16>,
+    /// Why the attempt failed (`HTTP 500`, `timed out after 10s`, ...); `None` when delivered.
+    pub error: Option<String>,
+    pub duration: Duration,
+    /// The start of the response body, for the attempt log.
+    pub response_excerpt: Option<String>,
+}
+
+impl AttemptOutcome {
+    pub fn delivered(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// Judges a response status: 2xx is delivered, anything else (3xx included) failed.
+pub fn judge_status(status: u16) -> Option<String> {
+    if (200..300).contains(&status) {
+        None
+    } else {
+        Some(format!("HTTP {status}"))
+    }
+}
+
+/// The client. Cheap to clone.
+#[derive(Clone)]
+pub struct DeliveryClient {
+    http: reqwest::Client,
+    settings: Arc<ClientSettings>,
+}
+
+impl DeliveryClient {
+    pub fn new(settings: ClientSettings) -> anyhow::Result<Self> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(redirect::Policy::none())
+            .timeout(settings.timeout)
+            .no_proxy()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(60));
+        if !settings.allow_private_targets {
+            builder = builder.dns_resolver(PublicOnlyResolver);
+        }
+        Ok(Self {
+            http: builder.build()?,
+            settings: Arc::new(settings),
+        })
+    }
+
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
+    /// Makes one attempt. Never fails: every problem is a failed [`AttemptOutcome`].
+    pub async fn send(&self, request: AttemptRequest<'_>) -> AttemptOutcome {
+        let started = Instant::now();
+        let failed = |error: String| AttemptOutcome {
+            status: None,
+            error: Some(error),
+            duration: started.elapsed(),
+            response_excerpt: None,
+        };
+        let url = match self.check_url(request.url) {
+            Ok(url) => url,
+            Err(refusal) => return failed(refusal),
+        };
+        let headers = match attempt_headers(&request, Utc::now().timestamp()) {
+            Ok(headers) => headers,
+            Err(problem) => return failed(problem),
+        };
+        let response = self
+            .http
+            .post(url)
+            .headers(headers)
+            .body(request.body)
+            .send()
+            .await;
+        match response {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let response_excerpt = read_excerpt(response).await;
+                AttemptOutcome {
+                    status: Some(status),
+                    error: judge_status(status),
+                    duration: started.elapsed(),
+                    response_excerpt,
+                }
+            }
+            Err(error) => failed(describe(&error, self.settings.timeout)),
+        }
+    }
+
+    /// Applies the scheme rule and, for IP-literal hosts, the address rule (names are checked
+    /// by the resolver when connecting).
+    fn check_url(&self, url: &str) -> Result<reqwest::Url, String> {
+        let url = reqwest::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.settings.allow_http => {}
+            "http" => {
+                return Err(
+                    "refused by network policy: plain http:// URLs are not allowed (ALLOW_HTTP)"
+                        .into(),
+                );
+            }
+            other => return Err(format!("invalid URL: unsupported scheme `{other}`")),
+        }
+        if !self.settings.allow_private_targets {
+            let ip = match url.host() {
+                Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+                Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+                _ => None,
+            };
+            if let Some(ip) = ip.filter(|ip| !is_public(*ip)) {
+                return Err(format!(
+                    "refused by network policy: {ip} is not a public address"
+                ));
+            }
+        }
+        Ok(url)
+    }
+}
+
+/// The headers of an attempt signed at `timestamp` (Unix seconds).
+pub fn attempt_headers(request: &AttemptRequest<'_>, timestamp: i64) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    if let Some(auth) = request.auth_header {
+        let name = HeaderName::from_bytes(auth.name.as_bytes())
+            .map_err(|_| format!("invalid auth header name `{}`", auth.name))?;
+        let mut value = HeaderValue::from_str(&auth.value)
+            .map_err(|_| "invalid auth header value".to_owned())?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    let text = |value: &str| {
+        HeaderValue::from_str(value).map_err(|_| format!("invalid header value `{value}`"))
+    };
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert("webhook-id", text(request.message_id)?);
+    headers.insert("webhook-timestamp", HeaderValue::from(timestamp));
+    headers.insert(
+        "webhook-signature",
+        text(&signature_header(
+            request.secrets.iter().copied(),
+            request.message_id,
+            timestamp,
+            &request.body,
+        ))?,
+    );
+    if let Some(traceparent) = request.traceparent {
+        headers.insert("traceparent", text(traceparent)?);
+    }
+    if let Some(tracestate) = request.tracestate {
+        headers.insert("tracestate", text(tracestate)?);
+    }
+    Ok(headers)
+}
+
+/// Reads at most [`MAX_RESPONSE_BYTES`] of the body and keeps the first [`EXCERPT_BYTES`].
+async fn read_excerpt(mut response: reqwest::Response) -> Option<String> {
+    let mut kept = Vec::new();
+    let mut read = 0;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        read += chunk.len();
+        let room = EXCERPT_BYTES.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if read >= MAX_RESPONSE_BYTES {
+            break;
+        }
+    }
+    (!kept.is_empty()).then(|| String::from_utf8_lossy(&kept).into_owned())
+}
+
+/// A short sentence for a failed request.
+fn describe(error: &reqwest::Error, timeout: Duration) -> String {
+    if error.is_timeout() {
+        return format!("timed out after {}", humantime::format_duration(timeout));
+    }
+    let mut source: Option<&(dyn StdError + 'static)> = Some(error);
+    let mut root = error.to_string();
+    while let Some(current) = source {
+        if let Some(refusal) = current.downcast_ref::<PolicyRefusal>() {
+            return refusal.to_string();
+        }
+        if let Some(failure) = current.downcast_ref::<LookupFailure>() {
+            return failure.to_string();
+        }
+        if let Some(io) = current.downcast_ref::<io::Error>() {
+            match io.kind() {
+                io::ErrorKind::ConnectionRefused => return "connection refused".into(),
+                io::ErrorKind::ConnectionReset => return "connection reset".into(),
+                io::ErrorKind::ConnectionAborted => return "connection aborted".into(),
+                io::ErrorKind::TimedOut => {
+                    return format!("timed out after {}", humantime::format_duration(timeout));
+                }
+                _ => {}
+            }
+        }
+        root = current.to_string();
+        source = current.source();
+    }
+    if error.is_connect() {
+        format!("connection failed: {root}")
+    } else {
+        format!("request failed: {root}")
+    }
+}
+
+/// A name that resolves to no public address.
+#[derive(Debug, thiserror::Error)]
+#[error("refused by network policy: {host} resolves to {address}, which is not a public address")]
+struct PolicyRefusal {
+    host: String,
+    address: String,
+}
+
+/// A name that does not resolve.
+#[derive(Debug, thiserror::Error)]
+#[error("DNS lookup failed for {host}")]
+struct LookupFailure {
+    host: String,
+    #[source]
+    source: io::Error,
+}
+
+/// Resolves names with the system resolver and keeps only public addresses.
+struct PublicOnlyResolver;
+
+impl Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|source| LookupFailure {
+                    host: host.clone(),
+                    source,
+                })?
+                .collect();
+            let public: Vec<SocketAddr> = resolved
+                .iter()
+                .copied()
+                .filter(|addr| is_public(addr.ip()))
+                .collect();
+            if public.is_empty() {
+                let address = resolved
+                    .first()
+                    .map(|addr| addr.ip().to_string())
+                    .unwrap_or_else(|| "nothing".into());
+                return Err(
+                    Box::new(PolicyRefusal { host, address }) as Box<dyn StdError + Send + Sync>
+                );
+            }
+            Ok(Box::new(public.into_iter()) as Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_2xx_is_delivered() {
+        assert_eq!(judge_status(200), None);
+        assert_eq!(judge_status(204), None);
+        assert_eq!(judge_status(299), None);
+        assert_eq!(judge_status(302).as_deref(), Some("HTTP 302"));
+        assert_eq!(judge_status(404).as_deref(), Some("HTTP 404"));
+        assert_eq!(judge_status(500).as_deref(), Some("HTTP 500"));
+    }
+
+    #[test]
+    fn an_attempt_carries_the_standard_webhooks_headers_and_the_auth_header() {
+        let secret =
+            SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("secret");
+        let auth = AuthHeader {
+            name: "X-Api-Key".into(),
+            value: "k3y".into(),
+        };
+        let request = AttemptRequest {
+            url: "https://example.com/hook",
+            auth_header: Some(&auth),
+            message_id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            body: Bytes::from_static(br#"{"test": 2432232314}"#),
+            secrets: &[&secret],
+            traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            tracestate: None,
+        };
+
+        let headers = attempt_headers(&request, 1_614_265_330).expect("valid headers");
+
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(headers["webhook-id"], "msg_p5jXN8AQM9LWM0D4loKWxJek");
+        assert_eq!(headers["webhook-timestamp"], "1614265330");
+        assert_eq!(
+            headers["webhook-signature"],
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        assert_eq!(headers["x-api-key"], "k3y");
+        assert!(headers["x-api-key"].is_sensitive());
+        assert_eq!(
+            headers["traceparent"],
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        );
+    }
+
+    fn client(allow_private_targets: bool, allow_http: bool) -> DeliveryClient {
+        DeliveryClient::new(ClientSettings {
+            timeout: Duration::from_secs(1),
+            allow_private_targets,
+            allow_http,
+        })
+        .expect("client")
+    }
+
+    #[test]
+    fn plain_http_and_private_ip_literals_are_refused_by_default() {
+        let strict = client(false, false);
+        assert!(
+            strict
+                .check_url("http://example.com/")
+                .unwrap_err()
+                .contains("http://")
+        );
+        for url in [
+            "https://127.0.0.1/",
+            "https://10.0.0.1/",
+            "https://169.254.169.254/",
+            "https://[::1]/",
+            "https://[::ffff:127.0.0.1]/",
+        ] {
+            assert!(
+                strict
+                    .check_url(url)
+                    .unwrap_err()
+                    .contains("not a public address"),
+                "{url}"
+            );
+        }
+        assert!(strict.check_url("https://example.com/").is_ok());
+        assert!(strict.check_url("ftp://example.com/").is_err());
+
+        let lenient = client(true, true);
+        assert!(lenient.check_url("http://127.0.0.1:8080/").is_ok());
+    }
+}

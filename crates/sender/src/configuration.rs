@@ -1,0 +1,78 @@
+//! The sender command's configuration.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+use herald_runtime::args::{
+    BrokerArgs, DatabaseArgs, LifecycleArgs, SecretsArgs, humantime_duration,
+};
+use herald_runtime::telemetry::TelemetryArgs;
+
+use crate::client::ClientSettings;
+use crate::service::SenderSettings;
+
+/// `sender`: POSTs deliveries; run as many replicas as needed.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "sender", version, about)]
+pub struct SenderConfig {
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub secrets: SecretsArgs,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+    #[command(flatten)]
+    pub sender: SenderArgs,
+    #[command(flatten)]
+    pub lifecycle: LifecycleArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served (port 0 picks a free one).
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9102")]
+    pub metrics_addr: SocketAddr,
+}
+
+/// How deliveries are made; shared by the sender and the API's test route.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeliveryArgs {
+    /// How long an endpoint has to answer.
+    #[arg(long, env = "DELIVERY_TIMEOUT", default_value = "10s", value_parser = humantime_duration)]
+    pub delivery_timeout: Duration,
+    /// Allow loopback, private and link-local targets (local development and tests).
+    #[arg(long, env = "ALLOW_PRIVATE_TARGETS", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub allow_private_targets: bool,
+    /// Allow plain `http://` URLs (local development and tests).
+    #[arg(long, env = "ALLOW_HTTP", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub allow_http: bool,
+}
+
+impl DeliveryArgs {
+    pub fn settings(&self) -> ClientSettings {
+        ClientSettings {
+            timeout: self.delivery_timeout,
+            allow_private_targets: self.allow_private_targets,
+            allow_http: self.allow_http,
+        }
+    }
+}
+
+/// The sender's own settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SenderArgs {
+    /// Deliveries one replica works on at once (AMQP prefetch). Size it as the deliveries per
+    /// second wanted times the typical endpoint latency in seconds.
+    #[arg(long, env = "SENDER_PREFETCH", default_value_t = 1000)]
+    pub sender_prefetch: u16,
+}
+
+impl SenderArgs {
+    pub fn settings(&self, drain_timeout: Duration) -> SenderSettings {
+        SenderSettings {
+            prefetch: self.sender_prefetch.max(1),
+            drain_timeout,
+        }
+    }
+}

@@ -1,0 +1,16 @@
+use anyhow::Context;
+use clap::Parser;
+use herald_runtime::{shutdown, telemetry};
+use herald_sender::SenderConfig;
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = SenderConfig::parse();
+    telemetry::init("sender", &config.telemetry);
+    let listener = TcpListener::bind(config.metrics_addr)
+        .await
+        .with_context(|| format!("binding METRICS_ADDR {}", config.metrics_addr))?;
+    tracing::info!(metrics_addr = %listener.local_addr()?, "sender starting");
+    herald_sender::startup::run(config, listener, shutdown::on_signal()).await
+}

@@ -1,0 +1,459 @@
+//! The sender consumer: one attempt per delivery message.
+//!
+//! For each message: read the webhook's current definition (cached), POST, record the
+//! attempt, then either acknowledge (2xx), or publish the delivery to its next retry stage or
+//! to the failed queue and acknowledge once the broker confirmed it. Nothing is acknowledged
+//! before what it led to is durable, so a crash anywhere means a redelivery, never a loss.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use chrono::Utc;
+use futures::StreamExt;
+use herald_broker::headers::put_str;
+use herald_broker::lapin::message::Delivery;
+use herald_broker::lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+};
+use herald_broker::lapin::types::FieldTable;
+use herald_broker::lapin::{Acker, BasicProperties};
+use herald_broker::{
+    BrokerConfig, DeliveryHeaders, FailureFacts, MalformedDelivery, PublishError, Publisher,
+    connect, topology,
+};
+use herald_contract::ladder::stage_label;
+use herald_contract::topology::headers;
+use herald_contract::{NextStep, RetryLadder, Topology};
+use herald_runtime::ReadyFlag;
+use herald_runtime::retry::{Backoff, keep_running};
+use herald_store::{AttemptRecorder, AttemptResult, DeliveryTarget, NewAttempt};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::client::{AttemptOutcome, AttemptRequest, DeliveryClient};
+use crate::metrics::{AttemptLabels, DropLabels, SenderMetrics, StageLabels, status_class};
+use crate::targets::TargetCache;
+
+/// Tuning of the sender consumer.
+#[derive(Debug, Clone)]
+pub struct SenderSettings {
+    /// Deliveries held unacknowledged, and so worked on, at once (AMQP prefetch).
+    pub prefetch: u16,
+    /// How long a stop may wait for deliveries in flight.
+    pub drain_timeout: Duration,
+}
+
+/// The sender service.
+pub struct Sender {
+    broker: BrokerConfig,
+    settings: SenderSettings,
+    targets: Arc<TargetCache>,
+    client: DeliveryClient,
+    recorder: AttemptRecorder,
+    metrics: SenderMetrics,
+    ready: ReadyFlag,
+}
+
+/// What every delivery handler shares within one broker session.
+struct Session {
+    publisher: Publisher,
+    topology: Topology,
+    ladder: RetryLadder,
+    targets: Arc<TargetCache>,
+    client: DeliveryClient,
+    recorder: AttemptRecorder,
+    metrics: SenderMetrics,
+    /// Cancelled by a handler whose publish failed: the session restarts on fresh connections.
+    broken: CancellationToken,
+    shutdown: CancellationToken,
+}
+
+impl Sender {
+    /// `ready` reports whether the sender is connected and consuming.
+    pub fn new(
+        broker: BrokerConfig,
+        settings: SenderSettings,
+        targets: Arc<TargetCache>,
+        client: DeliveryClient,
+        recorder: AttemptRecorder,
+        metrics: SenderMetrics,
+        ready: ReadyFlag,
+    ) -> Self {
+        Self {
+            broker,
+            settings,
+            targets,
+            client,
+            recorder,
+            metrics,
+            ready,
+        }
+    }
+
+    /// Delivers until `shutdown`, reconnecting whenever the broker connection fails.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let follower = tokio::spawn(self.targets.clone().follow_changes(shutdown.clone()));
+        keep_running("sender broker session", &shutdown, || {
+            self.session(&shutdown)
+        })
+        .await;
+        let _ = follower.await;
+    }
+
+    async fn session(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        let consuming = connect(&self.broker, "herald-sender (consume)").await?;
+        let publishing = connect(&self.broker, "herald-sender (publish)").await?;
+        let channel = consuming.create_channel().await?;
+        topology::declare(&channel, &self.broker)
+            .await
+            .context("declaring the topology")?;
+        channel
+            .basic_qos(self.settings.prefetch, BasicQosOptions::default())
+            .await?;
+        let session = Arc::new(Session {
+            publisher: Publisher::open(&publishing).await?,
+            topology: self.broker.topology.clone(),
+            ladder: self.broker.ladder.clone(),
+            targets: self.targets.clone(),
+            client: self.client.clone(),
+            recorder: self.recorder.clone(),
+            metrics: self.metrics.clone(),
+            broken: CancellationToken::new(),
+            shutdown: shutdown.clone(),
+        });
+        let queue = self.broker.topology.deliveries_queue();
+        let mut consumer = channel
+            .basic_consume(
+                queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        self.ready.set(true);
+        self.metrics.broker_connected.set(1);
+        tracing::info!(%queue, prefetch = self.settings.prefetch, "sender consuming");
+
+        let in_flight = TaskTracker::new();
+        let ended = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break Ok(()),
+                _ = session.broken.cancelled() => break Err(anyhow::anyhow!("a publish failed")),
+                next = consumer.next() => match next {
+                    Some(Ok(delivery)) => {
+                        in_flight.spawn(handle(session.clone(), delivery));
+                    }
+                    Some(Err(error)) => break Err(anyhow::Error::new(error).context("consuming deliveries")),
+                    None => break Err(anyhow::anyhow!("the broker ended the consumer (queue deleted?)")),
+                },
+            }
+        };
+        self.ready.set(false);
+        self.metrics.broker_connected.set(0);
+
+        if ended.is_ok() {
+            let _ = channel
+                .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+                .await;
+        }
+        in_flight.close();
+        if tokio::time::timeout(self.settings.drain_timeout, in_flight.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("drain timeout: deliveries still in flight are returned to the queue");
+        }
+        let _ = publishing.close(200, "sender stopping".into()).await;
+        let _ = consuming.close(200, "sender stopping".into()).await;
+        ended
+    }
+}
+
+/// Counts a delivery as in flight while it lives.
+struct InFlight(prometheus_client::metrics::gauge::Gauge);
+
+impl InFlight {
+    fn start(gauge: &prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+async fn handle(session: Arc<Session>, delivery: Delivery) {
+    let _in_flight = InFlight::start(&session.metrics.in_flight);
+    let Delivery {
+        data,
+        properties,
+        acker,
+        ..
+    } = delivery;
+    let delivery = match DeliveryHeaders::parse(&properties) {
+        Ok(headers) => headers,
+        Err(malformed) => {
+            let moved = reject_malformed(&session, &data, &properties, &malformed).await;
+            return settle(&session, &acker, moved.map(|()| "malformed")).await;
+        }
+    };
+    let Some(target) = current_target(&session, &delivery).await else {
+        // Stopping while the database is away: the delivery goes back to the queue unspent.
+        return;
+    };
+    let target = match target {
+        Ok(target) => target,
+        Err(dropped) => {
+            tracing::info!(webhook_id = %delivery.webhook_id, event_id = %delivery.event_id, reason = dropped, "delivery dropped");
+            session
+                .metrics
+                .dropped
+                .get_or_create(&DropLabels { reason: dropped })
+                .inc();
+            return settle(&session, &acker, Ok("dropped")).await;
+        }
+    };
+    let body = Bytes::from(data);
+    let attempt = delivery.attempts + 1;
+    let attempted_at = Utc::now();
+    let outcome = match &target {
+        Target::Usable(target) => {
+            let secrets = target.signing_secrets(attempted_at);
+            session
+                .client
+                .send(AttemptRequest {
+                    url: &target.url,
+                    auth_header: target.auth_header.as_ref(),
+                    message_id: delivery.event_id.as_str(),
+                    body: body.clone(),
+                    secrets: &secrets,
+                    traceparent: delivery.traceparent.as_deref(),
+                    tracestate: delivery.tracestate.as_deref(),
+                })
+                .await
+        }
+        Target::Unusable(problem) => AttemptOutcome {
+            status: None,
+            error: Some(problem.clone()),
+            duration: Duration::ZERO,
+            response_excerpt: None,
+        },
+    };
+    let next = (!outcome.delivered()).then(|| session.ladder.after_failed_attempt(attempt));
+    let result = match next {
+        None => AttemptResult::Delivered,
+        Some(NextStep::Retry { .. }) => AttemptResult::WillRetry,
+        Some(NextStep::GiveUp) => AttemptResult::Failed,
+    };
+    observe(&session, &delivery, &outcome, result);
+
+    let recorded = session
+        .recorder
+        .record(NewAttempt {
+            webhook_id: delivery.webhook_id.clone(),
+            tenant_id: delivery.tenant_id.clone(),
+            event_id: delivery.event_id.to_string(),
+            event_type: delivery.event_type,
+            attempt,
+            attempted_at,
+            duration_ms: u32::try_from(outcome.duration.as_millis()).unwrap_or(u32::MAX),
+            response_status: outcome.status,
+            error: outcome.error.clone(),
+            result,
+            test: false,
+            response_excerpt: outcome.response_excerpt.clone(),
+        })
+        .await;
+    if let Err(error) = recorded {
+        match error {
+            herald_store::attempts::RecordError::Stopped => return,
+            herald_store::attempts::RecordError::Rejected(_) => {
+                tracing::error!(%error, event_id = %delivery.event_id, "attempt not recorded; carrying on with the delivery");
+            }
+        }
+    }
+
+    let failure = FailureFacts {
+        last_status: outcome.status,
+        last_error: outcome.error.clone().unwrap_or_default(),
+    };
+    let advanced = DeliveryHeaders {
+        attempts: attempt,
+        first_attempt_at: delivery.first_attempt_at.or(Some(attempted_at)),
+        ..delivery.clone()
+    };
+    let moved = match next {
+        None => Ok("delivered"),
+        Some(NextStep::Retry { delay }) => {
+            let stage = stage_label(delay);
+            let published = session
+                .publisher
+                .publish_to_queue(
+                    &session.topology.retry_queue(delay),
+                    &body,
+                    advanced.to_properties(Some(&failure)),
+                )
+                .await;
+            if published.is_ok() {
+                session
+                    .metrics
+                    .retries_scheduled
+                    .get_or_create(&StageLabels { stage })
+                    .inc();
+            }
+            published.map(|()| "retry scheduled")
+        }
+        Some(NextStep::GiveUp) => {
+            let published = session
+                .publisher
+                .publish_to_queue(
+                    &session.topology.failed_queue(),
+                    &body,
+                    advanced.to_failed_properties(&failure, Utc::now()),
+                )
+                .await;
+            if published.is_ok() {
+                session.metrics.failed.inc();
+                tracing::warn!(
+                    webhook_id = %delivery.webhook_id,
+                    event_id = %delivery.event_id,
+                    attempts = attempt,
+                    last_error = %failure.last_error,
+                    "delivery failed every attempt; parked in the failed queue"
+                );
+            }
+            published.map(|()| "failed")
+        }
+    };
+    settle(&session, &acker, moved).await;
+}
+
+/// The webhook's definition, resolved for this attempt.
+enum Target {
+    Usable(Arc<DeliveryTarget>),
+    /// The webhook exists but cannot be delivered to (its secrets do not decrypt, ...): the
+    /// attempt fails with this reason and the delivery follows the ladder.
+    Unusable(String),
+}
+
+/// The target of a delivery; `Err(reason)` when it must be dropped; `None` when stopping
+/// while the database is unreachable.
+async fn current_target(
+    session: &Session,
+    delivery: &DeliveryHeaders,
+) -> Option<Result<Target, &'static str>> {
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    loop {
+        match session.targets.get(&delivery.webhook_id).await {
+            Ok(None) => return Some(Err("webhook_deleted")),
+            Ok(Some(target)) if target.tenant_id != delivery.tenant_id => {
+                return Some(Err("webhook_deleted"));
+            }
+            Ok(Some(target)) if !target.enabled => return Some(Err("webhook_disabled")),
+            Ok(Some(target)) => return Some(Ok(Target::Usable(target))),
+            Err(error) if error.is_transient() => {
+                let delay = backoff.next_delay();
+                tracing::warn!(%error, retry_in = ?delay, "cannot read the webhook; holding the delivery");
+                tokio::select! {
+                    _ = session.shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+            Err(error) => return Some(Ok(Target::Unusable(error.to_string()))),
+        }
+    }
+}
+
+fn observe(
+    session: &Session,
+    delivery: &DeliveryHeaders,
+    outcome: &AttemptOutcome,
+    result: AttemptResult,
+) {
+    let metrics = &session.metrics;
+    metrics
+        .attempts
+        .get_or_create(&AttemptLabels {
+            result: result.as_str(),
+            status_class: status_class(outcome.status),
+        })
+        .inc();
+    metrics
+        .request_seconds
+        .observe(outcome.duration.as_secs_f64());
+    if result == AttemptResult::Delivered {
+        if let Some(event_time) = delivery.event_timestamp {
+            let latency = (Utc::now() - event_time).to_std().unwrap_or_default();
+            metrics
+                .delivery_latency_seconds
+                .observe(latency.as_secs_f64());
+        }
+    }
+    tracing::debug!(
+        webhook_id = %delivery.webhook_id,
+        tenant_id = %delivery.tenant_id,
+        event_id = %delivery.event_id,
+        attempt = delivery.attempts + 1,
+        status = outcome.status,
+        error = outcome.error.as_deref(),
+        result = result.as_str(),
+        "attempt made"
+    );
+}
+
+/// Acknowledges a handled delivery, or returns it to the queue (and restarts the session)
+/// when what it led to could not be published.
+async fn settle(session: &Session, acker: &Acker, moved: Result<&'static str, PublishError>) {
+    match moved {
+        Ok(_) => {
+            if let Err(error) = acker.ack(BasicAckOptions::default()).await {
+                tracing::debug!(%error, "could not acknowledge a delivery; it will be redelivered");
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "delivery returned to the queue");
+            let _ = acker
+                .nack(BasicNackOptions {
+                    multiple: false,
+                    requeue: true,
+                })
+                .await;
+            session.broken.cancel();
+        }
+    }
+}
+
+/// Moves a message that is not a delivery to the rejected queue, with the reason.
+async fn reject_malformed(
+    session: &Session,
+    data: &[u8],
+    properties: &BasicProperties,
+    malformed: &MalformedDelivery,
+) -> Result<(), PublishError> {
+    tracing::warn!(reason = %malformed, "malformed delivery message rejected");
+    session
+        .metrics
+        .dropped
+        .get_or_create(&DropLabels {
+            reason: "malformed",
+        })
+        .inc();
+    let mut table = properties.headers().clone().unwrap_or_default();
+    put_str(
+        &mut table,
+        headers::REJECT_REASON,
+        &format!("{}: {malformed}.", "Not a Herald delivery"),
+    );
+    let properties = BasicProperties::default()
+        .with_content_type("application/octet-stream".into())
+        .with_headers(table);
+    session
+        .publisher
+        .publish_to_queue(&session.topology.rejected_queue(), data, properties)
+        .await
+}

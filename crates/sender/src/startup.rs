@@ -1,0 +1,87 @@
+//! Building the sender, and running it as its own process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald_runtime::{Readiness, Registry, health};
+use herald_store::attempts::AttemptLog;
+use herald_store::{AttemptRecorder, Database, SecretsKey, WebhookStore};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::DeliveryClient;
+use crate::configuration::SenderConfig;
+use crate::metrics::SenderMetrics;
+use crate::service::Sender;
+use crate::targets::TargetCache;
+
+/// The most attempts written in one statement.
+const ATTEMPT_BATCH: usize = 512;
+
+/// A sender and the attempt writer it feeds.
+pub struct SenderParts {
+    pub sender: Sender,
+    /// Finishes once the sender is gone and every attempt it recorded is written.
+    pub attempt_writer: JoinHandle<()>,
+}
+
+/// Builds a sender on `database`, registering its metrics and readiness.
+pub fn build(
+    config: &SenderConfig,
+    database: Database,
+    key: SecretsKey,
+    registry: &mut Registry,
+    readiness: &Readiness,
+) -> anyhow::Result<SenderParts> {
+    let client = DeliveryClient::new(config.delivery.settings())?;
+    let (recorder, attempt_writer) =
+        AttemptRecorder::spawn(AttemptLog::new(database.clone()), ATTEMPT_BATCH);
+    let sender = Sender::new(
+        config.broker.config(),
+        config.sender.settings(config.lifecycle.drain_timeout),
+        TargetCache::new(WebhookStore::new(database, key)),
+        client,
+        recorder,
+        SenderMetrics::register(registry),
+        readiness.component("sender broker session"),
+    );
+    Ok(SenderParts {
+        sender,
+        attempt_writer,
+    })
+}
+
+/// Runs a sender until `shutdown`, serving health and metrics on `metrics_listener`.
+pub async fn run(
+    config: SenderConfig,
+    metrics_listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let key = config.secrets.key()?;
+    let database = Database::new(&config.database.config())?;
+    let mut registry = Registry::default();
+    let readiness = Readiness::default();
+    let parts = build(&config, database.clone(), key, &mut registry, &readiness)?;
+    herald_runtime::database::watch(&database, readiness.component("database"), &shutdown);
+    let health = tokio::spawn(health::serve(
+        metrics_listener,
+        health::router(readiness, Arc::new(registry)),
+        shutdown.clone(),
+    ));
+    herald_runtime::database::prepare(&database, &shutdown).await?;
+    parts.sender.run(shutdown.clone()).await;
+    finish_writes(parts.attempt_writer, config.lifecycle.drain_timeout).await;
+    health.await??;
+    tracing::info!("sender stopped");
+    Ok(())
+}
+
+/// Waits (bounded) for the attempt writer to flush what it holds.
+pub async fn finish_writes(writer: JoinHandle<()>, limit: Duration) {
+    if tokio::time::timeout(limit, writer).await.is_err() {
+        tracing::warn!(
+            "attempt records still unwritten at exit; their deliveries were not acknowledged"
+        );
+    }
+}
