@@ -1,1 +1,50 @@
+//! Herald's management API.
+//!
+//! - [`routes`]: the handlers, one module per resource.
+//! - [`input`]: request bodies parsed and validated into domain values at the edge; every
+//!   problem is a 400 naming the field.
+//! - [`output`]: the JSON shapes returned (camelCase), with write-only values masked.
+//! - [`error`]: the `{"error":{"code","message","field"}}` body and its status codes. No
+//!   input can produce a 500: only an unreachable database gives a 503.
+//! - [`auth`]: the bearer `ADMIN_TOKEN`, compared in constant time.
 
+pub mod auth;
+pub mod error;
+pub mod input;
+pub mod output;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use herald_sender::DeliveryClient;
+use herald_store::WebhookStore;
+use herald_store::attempts::AttemptLog;
+
+pub use auth::AdminToken;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub webhooks: WebhookStore,
+    pub attempts: AttemptLog,
+    /// Makes test deliveries exactly as the sender would.
+    pub client: DeliveryClient,
+    pub admin_token: Arc<AdminToken>,
+}
+
+/// The `/v1` routes, behind the admin token.
+pub fn router(state: ApiState) -> Router {
+    let token = state.admin_token.clone();
+    routes::router()
+        .layer(axum::middleware::from_fn_with_state(
+            token,
+            auth::require_admin_token,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

@@ -106,6 +106,20 @@ pub struct DeliveryTarget {
     pub previous_secret: Option<PreviousSecret>,
 }
 
+impl From<&Webhook> for DeliveryTarget {
+    fn from(webhook: &Webhook) -> Self {
+        Self {
+            id: webhook.id.clone(),
+            tenant_id: webhook.tenant_id.clone(),
+            url: webhook.url.clone(),
+            auth_header: webhook.auth_header.clone(),
+            enabled: webhook.enabled,
+            signing_secret: webhook.signing_secret.clone(),
+            previous_secret: webhook.previous_secret.clone(),
+        }
+    }
+}
+
 impl DeliveryTarget {
     /// The secrets to sign with at `now`: the current one, then the previous one while it is
     /// still within its grace period.

@@ -1,0 +1,506 @@
+//! Request bodies, parsed and validated at the edge.
+//!
+//! A body is read as a JSON object, unknown fields are refused, and each field is checked on
+//! its own so that the error names it. What comes out is a domain value the store can take
+//! as it is.
+
+use std::net::IpAddr;
+
+use herald_contract::EventType;
+use herald_sender::ClientSettings;
+use herald_sender::policy::is_public;
+use herald_store::{AuthHeader, NewWebhook, WebhookPatch};
+use http::HeaderName;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_URL_CHARS: usize = 2048;
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+pub const MAX_HEADER_NAME_CHARS: usize = 256;
+pub const MAX_HEADER_VALUE_CHARS: usize = 4096;
+
+/// Headers Herald sets itself, which an auth header may not replace.
+const RESERVED_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "traceparent",
+    "tracestate",
+];
+
+/// The fields of a JSON object body.
+pub struct Fields {
+    map: Map<String, Value>,
+}
+
+impl Fields {
+    /// Parses `body` as a JSON object whose keys are all in `allowed`; an empty body is `{}`.
+    pub fn parse(body: &[u8], allowed: &[&str]) -> Result<Self, ApiError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self { map: Map::new() });
+        }
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
+        let Value::Object(map) = value else {
+            return Err(ApiError::malformed("the body must be a JSON object"));
+        };
+        if let Some(unknown) = map.keys().find(|key| !allowed.contains(&key.as_str())) {
+            return Err(ApiError::invalid(
+                unknown.clone(),
+                format!("unknown field `{unknown}`"),
+            ));
+        }
+        Ok(Self { map })
+    }
+
+    /// The value of `name`, if the body has it.
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        self.map.remove(name)
+    }
+
+    fn required(&mut self, name: &str) -> Result<Value, ApiError> {
+        self.take(name)
+            .ok_or_else(|| ApiError::invalid(name, format!("`{name}` is required")))
+    }
+}
+
+/// What the installation allows as delivery targets, applied to URLs when they are saved.
+#[derive(Debug, Clone, Copy)]
+pub struct UrlPolicy {
+    pub allow_http: bool,
+    pub allow_private_targets: bool,
+}
+
+impl From<&ClientSettings> for UrlPolicy {
+    fn from(settings: &ClientSettings) -> Self {
+        Self {
+            allow_http: settings.allow_http,
+            allow_private_targets: settings.allow_private_targets,
+        }
+    }
+}
+
+const WEBHOOK_FIELDS: &[&str] = &[
+    "name",
+    "url",
+    "eventTypes",
+    "authHeader",
+    "enabled",
+    "description",
+];
+
+/// A create body.
+pub fn new_webhook(
+    tenant_id: herald_contract::TenantId,
+    body: &[u8],
+    policy: UrlPolicy,
+) -> Result<NewWebhook, ApiError> {
+    let mut fields = Fields::parse(body, WEBHOOK_FIELDS)?;
+    Ok(NewWebhook {
+        tenant_id,
+        name: webhook_name(fields.required("name")?)?,
+        url: endpoint_url(fields.required("url")?, policy)?,
+        event_types: event_types(fields.required("eventTypes")?)?,
+        auth_header: fields
+            .take("authHeader")
+            .map(auth_header)
+            .transpose()?
+            .flatten(),
+        enabled: fields
+            .take("enabled")
+            .map(|v| boolean("enabled", v))
+            .transpose()?
+            .unwrap_or(true),
+        description: fields
+            .take("description")
+            .map(description)
+            .transpose()?
+            .flatten(),
+    })
+}
+
+/// A patch body: any of the create fields.
+pub fn webhook_patch(body: &[u8], policy: UrlPolicy) -> Result<WebhookPatch, ApiError> {
+    let mut fields = Fields::parse(body, WEBHOOK_FIELDS)?;
+    Ok(WebhookPatch {
+        name: fields.take("name").map(webhook_name).transpose()?,
+        url: fields
+            .take("url")
+            .map(|v| endpoint_url(v, policy))
+            .transpose()?,
+        event_types: fields.take("eventTypes").map(event_types).transpose()?,
+        auth_header: fields.take("authHeader").map(auth_header).transpose()?,
+        enabled: fields
+            .take("enabled")
+            .map(|v| boolean("enabled", v))
+            .transpose()?,
+        description: fields.take("description").map(description).transpose()?,
+    })
+}
+
+/// A test body: `{"eventType"?}`.
+pub fn test_event_type(body: &[u8]) -> Result<Option<EventType>, ApiError> {
+    let mut fields = Fields::parse(body, &["eventType"])?;
+    fields
+        .take("eventType")
+        .map(|value| {
+            let name = string("eventType", value, 100)?;
+            name.parse::<EventType>().map_err(|_| {
+                ApiError::invalid(
+                    "eventType",
+                    format!("`{name}` is not an event type (see GET /v1/event-types)"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn string(field: &str, value: Value, max_chars: usize) -> Result<String, ApiError> {
+    let Value::String(text) = value else {
+        return Err(ApiError::invalid(
+            field,
+            format!("`{field}` must be a string"),
+        ));
+    };
+    if text.chars().count() > max_chars {
+        return Err(ApiError::invalid(
+            field,
+            format!("`{field}` must be at most {max_chars} characters"),
+        ));
+    }
+    Ok(text)
+}
+
+fn boolean(field: &str, value: Value) -> Result<bool, ApiError> {
+    value
+        .as_bool()
+        .ok_or_else(|| ApiError::invalid(field, format!("`{field}` must be true or false")))
+}
+
+fn webhook_name(value: Value) -> Result<String, ApiError> {
+    let name = string("name", value, MAX_NAME_CHARS)?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid("name", "`name` must not be empty"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name",
+            "`name` must not contain control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn description(value: Value) -> Result<Option<String>, ApiError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(string("description", value, MAX_DESCRIPTION_CHARS)?))
+}
+
+/// An absolute `https://` (or, where allowed, `http://`) URL with a host, no credentials and
+/// no fragment; an IP-literal host must be public unless private targets are allowed.
+pub fn endpoint_url(value: Value, policy: UrlPolicy) -> Result<String, ApiError> {
+    let text = string("url", value, MAX_URL_CHARS)?;
+    let invalid = |message: &str| ApiError::invalid("url", message.to_owned());
+    let url = url::Url::parse(text.trim())
+        .map_err(|e| ApiError::invalid("url", format!("`url` is not an absolute URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if policy.allow_http => {}
+        "http" => {
+            return Err(invalid(
+                "`url` must use https:// (plain http:// is not allowed on this installation)",
+            ));
+        }
+        _ => return Err(invalid("`url` must be an http(s) URL")),
+    }
+    let host = url
+        .host()
+        .ok_or_else(|| invalid("`url` must have a host"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            "`url` must not contain credentials (use authHeader)",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(invalid("`url` must not have a fragment"));
+    }
+    if !policy.allow_private_targets {
+        let ip = match host {
+            url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+            url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+            url::Host::Domain(_) => None,
+        };
+        if let Some(ip) = ip.filter(|ip| !is_public(*ip)) {
+            return Err(ApiError::invalid(
+                "url",
+                format!("`url` points at {ip}, which is not a public address"),
+            ));
+        }
+    }
+    Ok(url.to_string())
+}
+
+fn event_types(value: Value) -> Result<Vec<EventType>, ApiError> {
+    let Value::Array(items) = value else {
+        return Err(ApiError::invalid(
+            "eventTypes",
+            "`eventTypes` must be an array of event type names",
+        ));
+    };
+    if items.is_empty() {
+        return Err(ApiError::invalid(
+            "eventTypes",
+            "`eventTypes` must name at least one event type",
+        ));
+    }
+    if items.len() > 100 {
+        return Err(ApiError::invalid(
+            "eventTypes",
+            "`eventTypes` has too many entries",
+        ));
+    }
+    let mut types = Vec::new();
+    for item in items {
+        let Value::String(name) = item else {
+            return Err(ApiError::invalid(
+                "eventTypes",
+                "`eventTypes` must hold strings",
+            ));
+        };
+        let event_type = name.parse::<EventType>().map_err(|_| {
+            ApiError::invalid(
+                "eventTypes",
+                format!(
+                    "`{}` is not an event type (see GET /v1/event-types)",
+                    truncate(&name)
+                ),
+            )
+        })?;
+        if !types.contains(&event_type) {
+            types.push(event_type);
+        }
+    }
+    Ok(types)
+}
+
+fn auth_header(value: Value) -> Result<Option<AuthHeader>, ApiError> {
+    let field = "authHeader";
+    let mut object = match value {
+        Value::Null => return Ok(None),
+        Value::Object(object) => object,
+        _ => {
+            return Err(ApiError::invalid(
+                field,
+                "`authHeader` must be an object {\"name\", \"value\"} or null",
+            ));
+        }
+    };
+    if let Some(unknown) = object
+        .keys()
+        .find(|key| !matches!(key.as_str(), "name" | "value"))
+    {
+        return Err(ApiError::invalid(
+            field,
+            format!("unknown field `authHeader.{unknown}`"),
+        ));
+    }
+    let name = object
+        .remove("name")
+        .ok_or_else(|| ApiError::invalid(field, "`authHeader.name` is required"))?;
+    let value = object
+        .remove("value")
+        .ok_or_else(|| ApiError::invalid(field, "`authHeader.value` is required"))?;
+    let name = string("authHeader.name", name, MAX_HEADER_NAME_CHARS)?;
+    let value = string("authHeader.value", value, MAX_HEADER_VALUE_CHARS)?;
+    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        ApiError::invalid(
+            "authHeader.name",
+            "`authHeader.name` is not a valid HTTP header name",
+        )
+    })?;
+    if RESERVED_HEADERS.contains(&header_name.as_str())
+        || header_name.as_str().starts_with("proxy-")
+    {
+        return Err(ApiError::invalid(
+            "authHeader.name",
+            format!(
+                "`{}` is set by Herald and cannot be used as the auth header",
+                header_name.as_str()
+            ),
+        ));
+    }
+    if value.is_empty()
+        || http::HeaderValue::from_str(&value).is_err()
+        || value.chars().any(|c| !(' '..='~').contains(&c))
+    {
+        return Err(ApiError::invalid(
+            "authHeader.value",
+            "`authHeader.value` must be non-empty visible ASCII",
+        ));
+    }
+    Ok(Some(AuthHeader { name, value }))
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(60).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const STRICT: UrlPolicy = UrlPolicy {
+        allow_http: false,
+        allow_private_targets: false,
+    };
+
+    fn field_of(error: ApiError) -> Option<String> {
+        match error {
+            ApiError::Invalid { field, .. } => field,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    fn create(body: serde_json::Value) -> Result<NewWebhook, ApiError> {
+        new_webhook(
+            "acme".parse().expect("tenant"),
+            body.to_string().as_bytes(),
+            STRICT,
+        )
+    }
+
+    #[test]
+    fn a_complete_create_body_becomes_a_new_webhook() {
+        let webhook = create(json!({
+            "name": "  CRM sync ",
+            "url": "https://example.com/hooks",
+            "eventTypes": ["contact-created", "contact-created", "basket-submitted"],
+            "authHeader": {"name": "Authorization", "value": "Bearer abc"},
+            "enabled": false,
+            "description": "Pushes contacts to the CRM"
+        }))
+        .expect("valid body");
+        assert_eq!(webhook.name, "CRM sync");
+        assert_eq!(
+            webhook.event_types,
+            vec![EventType::ContactCreated, EventType::BasketSubmitted]
+        );
+        assert_eq!(
+            webhook.auth_header.map(|h| h.name),
+            Some("Authorization".into())
+        );
+        assert!(!webhook.enabled);
+    }
+
+    #[test]
+    fn each_bad_field_is_named_in_the_error() {
+        let base =
+            json!({"name": "n", "url": "https://example.com/", "eventTypes": ["contact-created"]});
+        let cases = [
+            ("name", json!(7)),
+            ("name", json!("")),
+            ("name", json!("x".repeat(201))),
+            ("url", json!("not a url")),
+            ("url", json!("ftp://example.com/")),
+            ("url", json!("http://example.com/")),
+            ("url", json!("https://user:pw@example.com/")),
+            ("url", json!("https://127.0.0.1/")),
+            (
+                "url",
+                json!(format!("https://example.com/{}", "a".repeat(2048))),
+            ),
+            ("eventTypes", json!([])),
+            ("eventTypes", json!(["contact-merged"])),
+            ("eventTypes", json!("contact-created")),
+            ("authHeader", json!("Bearer x")),
+            (
+                "authHeader.name",
+                json!({"name": "bad header", "value": "v"}),
+            ),
+            (
+                "authHeader.name",
+                json!({"name": "Content-Type", "value": "v"}),
+            ),
+            (
+                "authHeader.name",
+                json!({"name": "webhook-signature", "value": "v"}),
+            ),
+            (
+                "authHeader.value",
+                json!({"name": "X-Key", "value": "line\nbreak"}),
+            ),
+            (
+                "authHeader.value",
+                json!({"name": "X-Key", "value": "v".repeat(4097)}),
+            ),
+            ("enabled", json!("yes")),
+            ("description", json!("d".repeat(1001))),
+            ("colour", json!("blue")),
+        ];
+        for (field, value) in cases {
+            let mut body = base.clone();
+            body[field.split('.').next().unwrap_or(field)] = value.clone();
+            let error = create(body).expect_err(&format!("{field} = {value} was accepted"));
+            assert_eq!(field_of(error).as_deref(), Some(field), "{field} = {value}");
+        }
+    }
+
+    #[test]
+    fn missing_required_fields_and_malformed_bodies_are_refused() {
+        assert_eq!(
+            field_of(
+                create(json!({"url": "https://e.com/", "eventTypes": ["contact-created"]}))
+                    .unwrap_err()
+            )
+            .as_deref(),
+            Some("name")
+        );
+        for body in [&b"{"[..], b"[1]", b"\"text\"", b"\xff\xfe"] {
+            let error =
+                new_webhook("acme".parse().expect("tenant"), body, STRICT).expect_err("malformed");
+            assert!(matches!(error, ApiError::Invalid { field: None, .. }));
+        }
+    }
+
+    #[test]
+    fn a_patch_may_clear_the_auth_header_and_description() {
+        let patch = webhook_patch(br#"{"authHeader": null, "description": null}"#, STRICT)
+            .expect("valid patch");
+        assert_eq!(patch.auth_header, Some(None));
+        assert_eq!(patch.description, Some(None));
+        assert!(patch.name.is_none());
+        let lenient = UrlPolicy {
+            allow_http: true,
+            allow_private_targets: true,
+        };
+        assert!(webhook_patch(br#"{"url": "http://127.0.0.1:9000/x"}"#, lenient).is_ok());
+    }
+
+    #[test]
+    fn the_test_body_names_an_optional_event_type() {
+        assert_eq!(test_event_type(b"").expect("empty"), None);
+        assert_eq!(
+            test_event_type(br#"{"eventType":"company-created"}"#).expect("valid"),
+            Some(EventType::CompanyCreated)
+        );
+        assert!(test_event_type(br#"{"eventType":"nope"}"#).is_err());
+    }
+}

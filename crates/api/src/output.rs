@@ -1,0 +1,111 @@
+//! Response bodies.
+
+use herald_contract::{EventType, format_timestamp};
+use herald_store::{AttemptRecord, Webhook};
+use serde::Serialize;
+
+/// What a write-only value reads as.
+pub const MASK: &str = "****";
+
+/// A list page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventTypeOut {
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+impl From<EventType> for EventTypeOut {
+    fn from(event_type: EventType) -> Self {
+        Self {
+            name: event_type.as_str(),
+            description: event_type.description(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuthHeaderOut {
+    pub name: String,
+    /// Always masked: the value is write-only.
+    pub value: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookOut {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub url: String,
+    pub event_types: Vec<EventType>,
+    pub auth_header: Option<AuthHeaderOut>,
+    pub enabled: bool,
+    pub description: Option<String>,
+    pub signing_secret: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_attempt: Option<AttemptOut>,
+}
+
+impl From<Webhook> for WebhookOut {
+    fn from(webhook: Webhook) -> Self {
+        Self {
+            id: webhook.id.to_string(),
+            tenant_id: webhook.tenant_id.to_string(),
+            name: webhook.name,
+            url: webhook.url,
+            event_types: webhook.event_types,
+            auth_header: webhook.auth_header.map(|header| AuthHeaderOut {
+                name: header.name,
+                value: MASK,
+            }),
+            enabled: webhook.enabled,
+            description: webhook.description,
+            signing_secret: webhook.signing_secret.expose(),
+            created_at: format_timestamp(webhook.created_at),
+            updated_at: format_timestamp(webhook.updated_at),
+            last_attempt: webhook.last_attempt.map(AttemptOut::from),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptOut {
+    pub event_id: String,
+    pub event_type: String,
+    pub attempt: u32,
+    pub attempted_at: String,
+    pub duration_ms: u32,
+    pub response_status: Option<u16>,
+    pub error: Option<String>,
+    pub result: &'static str,
+    pub test: bool,
+    /// The start of the response body (at most 1 KiB).
+    pub response_excerpt: Option<String>,
+}
+
+impl From<AttemptRecord> for AttemptOut {
+    fn from(record: AttemptRecord) -> Self {
+        Self {
+            event_id: record.event_id,
+            event_type: record.event_type,
+            attempt: record.attempt,
+            attempted_at: format_timestamp(record.attempted_at),
+            duration_ms: record.duration_ms,
+            response_status: record.response_status,
+            error: record.error,
+            result: record.result.as_str(),
+            test: record.test,
+            response_excerpt: record.response_excerpt,
+        }
+    }
+}

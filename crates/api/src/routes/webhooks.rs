@@ -1,0 +1,119 @@
+//! Webhooks of a tenant.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use bytes::Bytes;
+use herald_contract::WebhookId;
+
+use super::PageQuery;
+use super::pagination::{TenantPath, WebhookPath};
+use crate::ApiState;
+use crate::error::ApiError;
+use crate::input::{self, UrlPolicy};
+use crate::output::{Page, WebhookOut};
+
+/// How long a rotated-out secret keeps signing.
+const ROTATION_GRACE_HOURS: i64 = 24;
+
+fn policy(state: &ApiState) -> UrlPolicy {
+    UrlPolicy::from(state.client.settings())
+}
+
+/// `POST /v1/tenants/{tenantId}/webhooks`
+pub(super) async fn create(
+    State(state): State<ApiState>,
+    TenantPath(tenant): TenantPath,
+    body: Bytes,
+) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
+    let new = input::new_webhook(tenant, &body, policy(&state))?;
+    let webhook = state.webhooks.create(new).await?;
+    tracing::info!(webhook_id = %webhook.id, tenant_id = %webhook.tenant_id, "webhook created");
+    Ok((StatusCode::CREATED, Json(webhook.into())))
+}
+
+/// `GET /v1/tenants/{tenantId}/webhooks`
+pub(super) async fn list(
+    State(state): State<ApiState>,
+    TenantPath(tenant): TenantPath,
+    page: PageQuery,
+) -> Result<Json<Page<WebhookOut>>, ApiError> {
+    let after = page
+        .cursor
+        .as_deref()
+        .map(|cursor| {
+            cursor.parse::<WebhookId>().map_err(|_| {
+                ApiError::invalid("cursor", "`cursor` is not a cursor this API returned")
+            })
+        })
+        .transpose()?;
+    let mut webhooks = state
+        .webhooks
+        .list(&tenant, page.limit + 1, after.as_ref())
+        .await?;
+    let more = webhooks.len() as i64 > page.limit;
+    webhooks.truncate(usize::try_from(page.limit).unwrap_or(0));
+    let next_cursor = more
+        .then(|| webhooks.last().map(|w| w.id.to_string()))
+        .flatten();
+    Ok(Json(Page {
+        items: webhooks.into_iter().map(WebhookOut::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// `GET /v1/tenants/{tenantId}/webhooks/{id}`
+pub(super) async fn get(
+    State(state): State<ApiState>,
+    WebhookPath(tenant, id): WebhookPath,
+) -> Result<Json<WebhookOut>, ApiError> {
+    let webhook = state
+        .webhooks
+        .get(&tenant, &id)
+        .await?
+        .ok_or_else(ApiError::webhook_not_found)?;
+    Ok(Json(webhook.into()))
+}
+
+/// `PATCH /v1/tenants/{tenantId}/webhooks/{id}`
+pub(super) async fn update(
+    State(state): State<ApiState>,
+    WebhookPath(tenant, id): WebhookPath,
+    body: Bytes,
+) -> Result<Json<WebhookOut>, ApiError> {
+    let patch = input::webhook_patch(&body, policy(&state))?;
+    let webhook = state
+        .webhooks
+        .update(&tenant, &id, patch)
+        .await?
+        .ok_or_else(ApiError::webhook_not_found)?;
+    tracing::info!(webhook_id = %webhook.id, tenant_id = %webhook.tenant_id, "webhook updated");
+    Ok(Json(webhook.into()))
+}
+
+/// `DELETE /v1/tenants/{tenantId}/webhooks/{id}`
+pub(super) async fn delete(
+    State(state): State<ApiState>,
+    WebhookPath(tenant, id): WebhookPath,
+) -> Result<StatusCode, ApiError> {
+    if state.webhooks.delete(&tenant, &id).await? {
+        tracing::info!(webhook_id = %id, tenant_id = %tenant, "webhook deleted");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::webhook_not_found())
+    }
+}
+
+/// `POST /v1/tenants/{tenantId}/webhooks/{id}/rotate-secret`
+pub(super) async fn rotate_secret(
+    State(state): State<ApiState>,
+    WebhookPath(tenant, id): WebhookPath,
+) -> Result<Json<WebhookOut>, ApiError> {
+    let webhook = state
+        .webhooks
+        .rotate_secret(&tenant, &id, chrono::Duration::hours(ROTATION_GRACE_HOURS))
+        .await?
+        .ok_or_else(ApiError::webhook_not_found)?;
+    tracing::info!(webhook_id = %id, tenant_id = %tenant, "signing secret rotated");
+    Ok(Json(webhook.into()))
+}
