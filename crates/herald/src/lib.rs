@@ -1,1 +1,42 @@
+//! The `herald` command.
+//!
+//! - `herald serve`: the management API.
+//! - `herald up`: migrations, topology, API, fanout and sender in one process, for a single
+//!   machine; generates and keeps an admin token and a secrets key on first run.
+//! - `herald migrate`: database migrations.
+//! - `herald publish`: publishes a domain event, for trying Herald out.
 
+pub mod commands;
+
+use commands::{migrate, publish, serve, up};
+
+/// Herald: webhook delivery for the platform's domain events.
+#[derive(Debug, clap::Parser)]
+#[command(name = "herald", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Serve the management API.
+    Serve(serve::ServeArgs),
+    /// Run everything (migrations, topology, API, fanout, sender) in one process.
+    Up(Box<up::UpArgs>),
+    /// Apply database migrations.
+    Migrate(migrate::MigrateArgs),
+    /// Publish a domain event (JSON on stdin, or built from flags).
+    Publish(publish::PublishArgs),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Up(args) => up::run(*args).await,
+            Command::Migrate(args) => migrate::run(args).await,
+            Command::Publish(args) => publish::run(args).await,
+        }
+    }
+}

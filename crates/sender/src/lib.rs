@@ -20,5 +20,5 @@ pub mod startup;
 pub mod targets;
 
 pub use client::{AttemptOutcome, AttemptRequest, ClientSettings, DeliveryClient};
-pub use configuration::{DeliveryArgs, SenderConfig};
+pub use configuration::{DeliveryArgs, SenderArgs, SenderConfig};
 pub use service::{Sender, SenderSettings};

@@ -10,10 +10,12 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::DeliveryClient;
+use herald_broker::BrokerConfig;
+
+use crate::client::{ClientSettings, DeliveryClient};
 use crate::configuration::SenderConfig;
 use crate::metrics::SenderMetrics;
-use crate::service::Sender;
+use crate::service::{Sender, SenderSettings};
 use crate::targets::TargetCache;
 
 /// The most attempts written in one statement.
@@ -28,18 +30,20 @@ pub struct SenderParts {
 
 /// Builds a sender on `database`, registering its metrics and readiness.
 pub fn build(
-    config: &SenderConfig,
+    broker: BrokerConfig,
+    client: ClientSettings,
+    settings: SenderSettings,
     database: Database,
     key: SecretsKey,
     registry: &mut Registry,
     readiness: &Readiness,
 ) -> anyhow::Result<SenderParts> {
-    let client = DeliveryClient::new(config.delivery.settings())?;
+    let client = DeliveryClient::new(client)?;
     let (recorder, attempt_writer) =
         AttemptRecorder::spawn(AttemptLog::new(database.clone()), ATTEMPT_BATCH);
     let sender = Sender::new(
-        config.broker.config(),
-        config.sender.settings(config.lifecycle.drain_timeout),
+        broker,
+        settings,
         TargetCache::new(WebhookStore::new(database, key)),
         client,
         recorder,
@@ -62,7 +66,15 @@ pub async fn run(
     let database = Database::new(&config.database.config())?;
     let mut registry = Registry::default();
     let readiness = Readiness::default();
-    let parts = build(&config, database.clone(), key, &mut registry, &readiness)?;
+    let parts = build(
+        config.broker.config(),
+        config.delivery.settings(),
+        config.sender.settings(config.lifecycle.drain_timeout),
+        database.clone(),
+        key,
+        &mut registry,
+        &readiness,
+    )?;
     herald_runtime::database::watch(&database, readiness.component("database"), &shutdown);
     let health = tokio::spawn(health::serve(
         metrics_listener,

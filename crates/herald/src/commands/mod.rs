@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod migrate;
+pub mod publish;
+pub mod serve;
+pub mod up;

@@ -1,0 +1,177 @@
+//! `herald up`: everything in one process, for a single machine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use herald_api::AdminToken;
+use herald_fanout::Fanout;
+use herald_fanout::configuration::FanoutArgs;
+use herald_fanout::metrics::FanoutMetrics;
+use herald_runtime::args::{BrokerArgs, DatabaseArgs, LifecycleArgs, SecretsArgs};
+use herald_runtime::telemetry::{self, TelemetryArgs};
+use herald_runtime::{Readiness, Registry, health, shutdown};
+use herald_sender::startup::finish_writes;
+use herald_sender::{DeliveryArgs, SenderArgs};
+use herald_store::{Database, SecretsKey};
+
+use super::serve::{self, HttpArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    broker: BrokerArgs,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(flatten)]
+    secrets: SecretsArgs,
+    #[command(flatten)]
+    delivery: DeliveryArgs,
+    #[command(flatten)]
+    fanout: FanoutArgs,
+    #[command(flatten)]
+    sender: SenderArgs,
+    #[command(flatten)]
+    lifecycle: LifecycleArgs,
+    #[command(flatten)]
+    telemetry: TelemetryArgs,
+    #[command(flatten)]
+    http: HttpArgs,
+    /// Where `up` keeps the admin token and secrets key it generates
+    /// (default: `$XDG_DATA_HOME/herald`, else `~/.local/share/herald`).
+    #[arg(long, env = "HERALD_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    telemetry::init("herald-up", &args.telemetry);
+    let shutdown = shutdown::on_signal();
+    let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
+    let key_text = match &args.secrets.secrets_key {
+        Some(key) => key.clone(),
+        None => load_or_create(&state_dir.join("secrets-key"), SecretsKey::generate_base64)?,
+    };
+    let key = SecretsKey::from_base64(&key_text)?;
+    let token = match &args.http.admin_token {
+        Some(token) => token.clone(),
+        None => load_or_create(&state_dir.join("admin-token"), || {
+            format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            )
+        })?,
+    };
+
+    let drain = args.lifecycle.drain_timeout;
+    let broker = args.broker.config();
+    let database = Database::new(&args.database.config())?;
+    let mut registry = Registry::default();
+    let readiness = Readiness::default();
+    let fanout = Fanout::new(
+        broker.clone(),
+        args.fanout.settings(drain),
+        database.clone(),
+        FanoutMetrics::register(&mut registry),
+        readiness.component("fanout broker session"),
+    );
+    let sender = herald_sender::startup::build(
+        broker,
+        args.delivery.settings(),
+        args.sender.settings(drain),
+        database.clone(),
+        key.clone(),
+        &mut registry,
+        &readiness,
+    )?;
+    herald_runtime::database::watch(&database, readiness.component("database"), &shutdown);
+    let api = serve::api_state(
+        &database,
+        key,
+        &args.delivery,
+        AdminToken::new(token.clone())?,
+    )?;
+    let router = herald_api::router(api).merge(health::router(readiness, Arc::new(registry)));
+    let listener = serve::bind(args.http.http_addr).await?;
+    announce(&listener.local_addr()?.to_string(), &token, &state_dir);
+    let server = tokio::spawn(health::serve(listener, router, shutdown.clone()));
+
+    herald_runtime::database::prepare(&database, &shutdown).await?;
+    tokio::join!(
+        fanout.run(shutdown.clone()),
+        sender.sender.run(shutdown.clone())
+    );
+    finish_writes(sender.attempt_writer, drain).await;
+    server.await??;
+    tracing::info!("herald stopped");
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn announce(http_addr: &str, token: &str, state_dir: &Path) {
+    println!("Herald is up: API on http://{http_addr}");
+    println!("ADMIN_TOKEN={token}");
+    println!("(generated secrets are kept in {})", state_dir.display());
+}
+
+fn default_state_dir() -> PathBuf {
+    if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(data).join("herald");
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/herald"),
+        None => PathBuf::from(".herald"),
+    }
+}
+
+/// Reads the secret kept at `path`, or generates one and keeps it there (readable by the
+/// owner only).
+fn load_or_create(path: &Path, generate: impl FnOnce() -> String) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
+    }
+    let value = generate();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    write_private(path, &value).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated and stored a new secret");
+    Ok(value)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(value.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
+    std::fs::write(path, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_secret_is_kept_and_read_back() {
+        let dir =
+            std::env::temp_dir().join(format!("herald-up-test-{}", uuid::Uuid::new_v4().simple()));
+        let path = dir.join("secrets-key");
+        let first = load_or_create(&path, || "first".into()).expect("created");
+        let second = load_or_create(&path, || "second".into()).expect("read back");
+        assert_eq!(first, "first");
+        assert_eq!(second, "first");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
