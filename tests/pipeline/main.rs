@@ -1,1 +1,4 @@
+//! The delivery pipeline end to end: events published to the real broker, delivered to a
+//! real HTTP receiver, retried, parked and rejected.
 
+mod delivery;

@@ -15,9 +15,13 @@ use herald_sender::startup::finish_writes;
 use herald_sender::{DeliveryArgs, SenderArgs};
 use herald_store::{Database, SecretsKey};
 
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
 use super::serve::{self, HttpArgs};
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, clap::Parser)]
+#[command(name = "herald up")]
 pub struct UpArgs {
     #[command(flatten)]
     broker: BrokerArgs,
@@ -45,7 +49,16 @@ pub struct UpArgs {
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     telemetry::init("herald-up", &args.telemetry);
-    let shutdown = shutdown::on_signal();
+    let listener = serve::bind(args.http.http_addr).await?;
+    start(args, listener, shutdown::on_signal()).await
+}
+
+/// Runs everything until `shutdown`, serving the API, health and metrics on `listener`.
+pub async fn start(
+    args: UpArgs,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
     let key_text = match &args.secrets.secrets_key {
         Some(key) => key.clone(),
@@ -92,7 +105,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         AdminToken::new(token.clone())?,
     )?;
     let router = herald_api::router(api).merge(health::router(readiness, Arc::new(registry)));
-    let listener = serve::bind(args.http.http_addr).await?;
     announce(&listener.local_addr()?.to_string(), &token, &state_dir);
     let server = tokio::spawn(health::serve(listener, router, shutdown.clone()));
 

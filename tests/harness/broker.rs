@@ -1,0 +1,184 @@
+//! RabbitMQ for tests: a vhost per test, publishing events, reading queues.
+
+use std::process::Command;
+use std::time::Duration;
+
+use herald_broker::Publisher;
+use herald_broker::headers::{get_int, get_str};
+use herald_broker::lapin::options::{BasicGetOptions, QueueDeclareOptions};
+use herald_broker::lapin::types::FieldTable;
+use herald_broker::lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use serde_json::{Value, json};
+
+use crate::wait;
+
+/// A RabbitMQ vhost of its own, deleted when dropped.
+pub struct Vhost {
+    pub name: String,
+}
+
+impl Vhost {
+    pub fn create(id: &str) -> Self {
+        let name = format!("herald-test-{id}");
+        rabbitmqctl(&["add_vhost", &name]);
+        rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
+        Self { name }
+    }
+
+    pub fn amqp_url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name)
+    }
+}
+
+impl Drop for Vhost {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl")
+            .args(["-q", "delete_vhost", &self.name])
+            .output();
+    }
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let output = Command::new("rabbitmqctl")
+        .arg("-q")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl runs (is RabbitMQ installed?)");
+    assert!(
+        output.status.success(),
+        "rabbitmqctl {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A domain event as platform services publish it, with a fresh id.
+pub fn event(tenant: &str, event_type: &str, data: Value) -> Value {
+    json!({
+        "eventId": uuid::Uuid::new_v4().to_string(),
+        "eventType": event_type,
+        "eventTimestamp": "2024-03-21T13:46:46Z",
+        "tenantId": tenant,
+        "entityId": "CONT-123",
+        "data": data,
+    })
+}
+
+/// A message read from a queue.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub properties: BasicProperties,
+    pub body: Vec<u8>,
+}
+
+impl Message {
+    pub fn header_str(&self, name: &str) -> Option<String> {
+        self.properties
+            .headers()
+            .as_ref()
+            .and_then(|h| get_str(h, name))
+            .map(str::to_owned)
+    }
+
+    pub fn header_int(&self, name: &str) -> Option<i64> {
+        self.properties
+            .headers()
+            .as_ref()
+            .and_then(|h| get_int(h, name))
+    }
+}
+
+/// A test's own connection to its vhost.
+pub struct BrokerClient {
+    _connection: Connection,
+    channel: Channel,
+    publisher: Publisher,
+}
+
+impl BrokerClient {
+    pub async fn connect(amqp_url: &str) -> Self {
+        let connection = Connection::connect(amqp_url, ConnectionProperties::default())
+            .await
+            .expect("connect to the test vhost");
+        let channel = connection.create_channel().await.expect("channel");
+        let publisher = Publisher::open(&connection).await.expect("confirm channel");
+        Self {
+            _connection: connection,
+            channel,
+            publisher,
+        }
+    }
+
+    /// Publishes `body` to the events exchange with routing key `routing_key`, waiting for
+    /// the confirm.
+    pub async fn publish_raw(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) {
+        self.publisher
+            .publish(exchange, routing_key, true, body, properties)
+            .await
+            .expect("event published and confirmed");
+    }
+
+    /// Publishes a domain event the way a platform service does.
+    pub async fn publish_event(&self, exchange: &str, event: &Value) {
+        let routing_key = event["eventType"].as_str().unwrap_or("unknown").to_owned();
+        let body = serde_json::to_vec(event).expect("serialise the event");
+        let properties = BasicProperties::default().with_content_type("application/json".into());
+        self.publish_raw(exchange, &routing_key, &body, properties)
+            .await;
+    }
+
+    /// Puts a message straight into a queue.
+    pub async fn put(&self, queue: &str, body: &[u8], properties: BasicProperties) {
+        self.publisher
+            .publish_to_queue(queue, body, properties)
+            .await
+            .expect("message queued");
+    }
+
+    /// Takes one message off `queue`, if any.
+    pub async fn take(&self, queue: &str) -> Option<Message> {
+        let message = self
+            .channel
+            .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+            .await
+            .expect("basic.get")?;
+        Some(Message {
+            properties: message.delivery.properties.clone(),
+            body: message.delivery.data.clone(),
+        })
+    }
+
+    /// Waits until `count` messages could be taken off `queue`, and returns them.
+    pub async fn take_n(&self, queue: &str, count: usize, limit: Duration) -> Vec<Message> {
+        let taken = std::sync::Mutex::new(Vec::new());
+        wait::until(&format!("{count} message(s) in {queue}"), limit, || async {
+            while let Some(message) = self.take(queue).await {
+                taken.lock().unwrap().push(message);
+            }
+            (taken.lock().unwrap().len() >= count).then_some(())
+        })
+        .await;
+        taken.into_inner().unwrap()
+    }
+
+    /// How many messages are ready in `queue`.
+    pub async fn count(&self, queue: &str) -> u32 {
+        self.channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .expect("queue exists")
+            .message_count()
+    }
+}

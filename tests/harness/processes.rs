@@ -1,0 +1,180 @@
+//! Herald as separate processes: the real binaries, for tests that kill or stop them.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use crate::app::{ADMIN_TOKEN, ApiClient, SECRETS_KEY};
+use crate::broker::{BrokerClient, Vhost};
+use crate::receiver::Receiver;
+use crate::{POSTGRES_BASE, drop_database, unique_id};
+
+/// The path of a workspace binary, next to this test executable's directory.
+///
+/// `cargo test --workspace` builds them (each binary crate has integration tests of its own).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --workspace`; `cargo test --workspace` does it)",
+        path.display()
+    );
+    path
+}
+
+/// A free local port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// One running Herald process.
+pub struct Service {
+    pub name: String,
+    child: Child,
+    /// Where its `/healthz`, `/readyz` and `/metrics` are served.
+    pub health: ApiClient,
+}
+
+impl Service {
+    /// Starts `binary` with `env`, serving health on `port`.
+    pub fn start(binary_name: &str, args: &[&str], env: &[(String, String)], port: u16) -> Self {
+        let log = std::env::temp_dir().join(format!("herald-{binary_name}-{port}.log"));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut command = Command::new(binary(binary_name));
+        command
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log file"))
+            .stderr(log_file)
+            .kill_on_drop(true);
+        let child = command.spawn().expect("start the service");
+        Self {
+            name: binary_name.to_owned(),
+            child,
+            health: ApiClient::new(format!("http://127.0.0.1:{port}"), ADMIN_TOKEN),
+        }
+    }
+
+    pub async fn wait_ready(&self) {
+        self.health.wait_ready(Duration::from_secs(30)).await;
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("SIGKILL");
+    }
+
+    /// SIGTERM: a graceful stop.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("a running process");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, up to `limit`.
+    pub async fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not exit within {limit:?}", self.name))
+            .expect("exit status")
+    }
+}
+
+/// Herald as three kinds of processes (`herald serve`, `fanout`, `sender`) on a vhost and
+/// database of its own.
+pub struct ProcessApp {
+    pub vhost: Vhost,
+    pub database_name: String,
+    pub env: Vec<(String, String)>,
+    pub api: ApiClient,
+    pub receiver: Receiver,
+    pub broker: BrokerClient,
+    pub services: Vec<Service>,
+}
+
+impl ProcessApp {
+    /// Starts `herald serve`, one fanout and one sender, and waits until all are ready.
+    pub async fn spawn(retry_delays: &str) -> Self {
+        let id = unique_id();
+        let vhost = Vhost::create(&id);
+        let database_name = format!("herald_test_{id}");
+        let env: Vec<(String, String)> = [
+            ("AMQP_URL", vhost.amqp_url()),
+            ("DATABASE_URL", format!("{POSTGRES_BASE}/{database_name}")),
+            ("DATABASE_POOL_SIZE", "4".into()),
+            ("RETRY_DELAYS", retry_delays.into()),
+            ("DELIVERY_TIMEOUT", "2s".into()),
+            ("ALLOW_HTTP", "true".into()),
+            ("ALLOW_PRIVATE_TARGETS", "true".into()),
+            ("ADMIN_TOKEN", ADMIN_TOKEN.into()),
+            ("SECRETS_KEY", SECRETS_KEY.into()),
+            ("DRAIN_TIMEOUT", "5s".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let receiver = Receiver::start().await;
+        let api_port = free_port();
+        let mut app = Self {
+            api: ApiClient::new(format!("http://127.0.0.1:{api_port}"), ADMIN_TOKEN),
+            broker: BrokerClient::connect(&vhost.amqp_url()).await,
+            vhost,
+            database_name,
+            env,
+            receiver,
+            services: Vec::new(),
+        };
+        let serve_env = app.with(&[("HTTP_ADDR", format!("127.0.0.1:{api_port}"))]);
+        app.services
+            .push(Service::start("herald", &["serve"], &serve_env, api_port));
+        app.start("fanout").await;
+        app.start("sender").await;
+        app.api.wait_ready(Duration::from_secs(30)).await;
+        app
+    }
+
+    fn with(&self, extra: &[(&str, String)]) -> Vec<(String, String)> {
+        let mut env = self.env.clone();
+        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        env
+    }
+
+    /// Starts one more `fanout` or `sender` and waits until it is ready; returns its index.
+    pub async fn start(&mut self, binary_name: &str) -> usize {
+        let port = free_port();
+        let env = self.with(&[("METRICS_ADDR", format!("127.0.0.1:{port}"))]);
+        let service = Service::start(binary_name, &[], &env, port);
+        service.wait_ready().await;
+        self.services.push(service);
+        self.services.len() - 1
+    }
+
+    pub fn service(&mut self, index: usize) -> &mut Service {
+        &mut self.services[index]
+    }
+}
+
+impl Drop for ProcessApp {
+    fn drop(&mut self) {
+        for service in &mut self.services {
+            let _ = service.child.start_kill();
+        }
+        drop_database(&self.database_name);
+    }
+}
