@@ -2,3 +2,5 @@
 //! real HTTP receiver, retried, parked and rejected.
 
 mod delivery;
+mod rejections;
+mod retries;
