@@ -14,8 +14,17 @@ use crate::{POSTGRES_BASE, drop_database, unique_id};
 
 /// The path of a workspace binary, next to this test executable's directory.
 ///
-/// `cargo test --workspace` builds them (each binary crate has integration tests of its own).
+/// The first call builds the binaries (a no-op after `cargo test --workspace`, which builds
+/// them), so that a test run of this package alone never uses stale ones.
 pub fn binary(name: &str) -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--bins", "--workspace"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the binaries failed");
+    });
     let exe = std::env::current_exe().expect("the test executable");
     let dir = exe
         .parent()

@@ -2,5 +2,6 @@
 //! real HTTP receiver, retried, parked and rejected.
 
 mod delivery;
+mod processes;
 mod rejections;
 mod retries;

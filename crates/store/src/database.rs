@@ -141,8 +141,14 @@ impl Database {
                 tracing::info!(database = name, "created the database");
                 Ok(())
             }
-            // Another process created it meanwhile.
-            Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(()),
+            // Another process created it meanwhile (a concurrent CREATE DATABASE may also
+            // report the catalog's unique index).
+            Err(e)
+                if e.code() == Some(&SqlState::DUPLICATE_DATABASE)
+                    || e.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -21,7 +21,7 @@ pub enum StoreError {
         field: &'static str,
     },
     /// Any other database error.
-    #[error("database query failed: {0}")]
+    #[error("database query failed: {}", describe(.0))]
     Query(tokio_postgres::Error),
 }
 
@@ -45,7 +45,7 @@ impl From<tokio_postgres::Error> for StoreError {
                 None => true,
             };
         if connection_lost {
-            StoreError::Unavailable(error.to_string())
+            StoreError::Unavailable(describe(&error))
         } else {
             StoreError::Query(error)
         }
@@ -58,5 +58,16 @@ impl From<PoolError> for StoreError {
             PoolError::Backend(error) => error.into(),
             other => StoreError::Unavailable(other.to_string()),
         }
+    }
+}
+
+/// The server's message when there is one: `tokio_postgres::Error` alone prints "db error".
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => match std::error::Error::source(error) {
+            Some(source) => format!("{error}: {source}"),
+            None => error.to_string(),
+        },
     }
 }

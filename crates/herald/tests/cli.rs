@@ -1,0 +1,38 @@
+//! The `herald` binary's command line.
+
+use std::process::Command;
+
+fn herald() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let output = herald().arg("--help").output().expect("herald runs");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for command in ["serve", "up", "migrate", "publish"] {
+        assert!(help.contains(command), "--help does not mention {command}");
+    }
+}
+
+#[test]
+fn serve_refuses_to_start_without_an_admin_token() {
+    let output = herald().arg("serve").output().expect("herald runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("ADMIN_TOKEN is not set"));
+}
+
+#[test]
+fn publish_refuses_an_event_fanout_would_reject() {
+    let output = herald()
+        .args(["publish", "--tenant", "acme", "--type", "contact-merged"])
+        .output()
+        .expect("herald runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not in the catalog"));
+}
