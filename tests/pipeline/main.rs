@@ -1,6 +1,8 @@
 //! The delivery pipeline end to end: events published to the real broker, delivered to a
 //! real HTTP receiver, retried, parked and rejected.
 
+#![allow(clippy::unwrap_used)]
+
 mod delivery;
 mod processes;
 mod rejections;

@@ -87,7 +87,7 @@ impl Default for RetryLadder {
 /// else as milliseconds (`500ms`, `1500ms`).
 pub fn stage_label(delay: Duration) -> String {
     let millis = delay.as_millis();
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
     } else {
         format!("{millis}ms")
@@ -95,7 +95,7 @@ pub fn stage_label(delay: Duration) -> String {
 }
 
 fn check_delay(delay: Duration, text: &str) -> Result<(), InvalidLadder> {
-    if delay.is_zero() || delay.subsec_nanos() % 1_000_000 != 0 {
+    if delay.is_zero() || !delay.subsec_nanos().is_multiple_of(1_000_000) {
         return Err(InvalidLadder::NotWholeMilliseconds(text.to_owned()));
     }
     // x-message-ttl is an unsigned 32-bit number of milliseconds.

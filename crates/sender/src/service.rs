@@ -386,13 +386,11 @@ fn observe(
     metrics
         .request_seconds
         .observe(outcome.duration.as_secs_f64());
-    if result == AttemptResult::Delivered {
-        if let Some(event_time) = delivery.event_timestamp {
-            let latency = (Utc::now() - event_time).to_std().unwrap_or_default();
-            metrics
-                .delivery_latency_seconds
-                .observe(latency.as_secs_f64());
-        }
+    if let (AttemptResult::Delivered, Some(event_time)) = (result, delivery.event_timestamp) {
+        let latency = (Utc::now() - event_time).to_std().unwrap_or_default();
+        metrics
+            .delivery_latency_seconds
+            .observe(latency.as_secs_f64());
     }
     tracing::debug!(
         webhook_id = %delivery.webhook_id,

@@ -45,13 +45,12 @@ impl TargetCache {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let loaded = self.store.target(id).await?.map(Arc::new);
-        if let Ok(mut entries) = self.entries.lock() {
-            if self.generation.load(Ordering::Acquire) == generation {
-                if entries.len() >= MAX_ENTRIES {
-                    entries.clear();
-                }
-                entries.insert(id.clone(), loaded.clone());
+        let unchanged = self.generation.load(Ordering::Acquire) == generation;
+        if let (true, Ok(mut entries)) = (unchanged, self.entries.lock()) {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
             }
+            entries.insert(id.clone(), loaded.clone());
         }
         Ok(loaded)
     }

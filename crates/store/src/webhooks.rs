@@ -125,10 +125,8 @@ impl DeliveryTarget {
     /// still within its grace period.
     pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&SigningSecret> {
         let mut secrets = vec![&self.signing_secret];
-        if let Some(previous) = &self.previous_secret {
-            if previous.expires_at > now {
-                secrets.push(&previous.secret);
-            }
+        if let Some(previous) = self.previous_secret.as_ref().filter(|p| p.expires_at > now) {
+            secrets.push(&previous.secret);
         }
         secrets
     }
