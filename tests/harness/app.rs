@@ -30,6 +30,10 @@ pub struct Options {
     pub delivery_timeout: String,
     /// `MAX_EVENT_BYTES`.
     pub max_event_bytes: usize,
+    /// `ALLOW_PRIVATE_TARGETS`: on by default, since the receiver is on loopback.
+    pub allow_private_targets: bool,
+    /// `ALLOW_HTTP`: on by default, since the receiver speaks plain HTTP.
+    pub allow_http: bool,
 }
 
 impl Default for Options {
@@ -38,6 +42,8 @@ impl Default for Options {
             retry_delays: "300ms,300ms,300ms,300ms,300ms".into(),
             delivery_timeout: "2s".into(),
             max_event_bytes: 262_144,
+            allow_private_targets: true,
+            allow_http: true,
         }
     }
 }
@@ -81,8 +87,8 @@ impl TestApp {
             &options.delivery_timeout,
             "--max-event-bytes",
             &max_event_bytes,
-            "--allow-http",
-            "--allow-private-targets",
+            &format!("--allow-http={}", options.allow_http),
+            &format!("--allow-private-targets={}", options.allow_private_targets),
             "--admin-token",
             ADMIN_TOKEN,
             "--secrets-key",

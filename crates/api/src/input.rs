@@ -42,6 +42,63 @@ const RESERVED_HEADERS: &[&str] = &[
     "tracestate",
 ];
 
+/// The body of `POST /v1/tenants/{tenantId}/webhooks` (what [`new_webhook`] accepts).
+#[derive(utoipa::ToSchema)]
+#[schema(as = WebhookIn, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct WebhookInSchema {
+    /// 1–200 characters, unique within the tenant.
+    #[schema(example = "CRM sync")]
+    name: String,
+    /// An absolute `https://` URL (`http://` only where `ALLOW_HTTP`), at most 2048 characters.
+    #[schema(example = "https://example.com/hooks/herald")]
+    url: String,
+    /// At least one event type of the catalog.
+    #[schema(example = json!(["contact-created", "contact-updated"]))]
+    event_types: Vec<String>,
+    /// Sent with every delivery; the value is write-only.
+    auth_header: Option<AuthHeaderSchema>,
+    /// Default `true`.
+    enabled: Option<bool>,
+    /// At most 1000 characters.
+    description: Option<String>,
+}
+
+/// The body of `PATCH …/webhooks/{id}`: any of the create fields; `null` clears
+/// `authHeader` and `description`.
+#[derive(utoipa::ToSchema)]
+#[schema(as = WebhookPatchIn, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct WebhookPatchSchema {
+    name: Option<String>,
+    url: Option<String>,
+    event_types: Option<Vec<String>>,
+    auth_header: Option<AuthHeaderSchema>,
+    enabled: Option<bool>,
+    description: Option<String>,
+}
+
+/// A custom header: a valid HTTP token name (not one Herald sets) of at most 256 characters,
+/// and a visible-ASCII value of at most 4096.
+#[derive(utoipa::ToSchema)]
+#[schema(as = AuthHeaderIn)]
+#[allow(dead_code)]
+pub struct AuthHeaderSchema {
+    #[schema(example = "Authorization")]
+    name: String,
+    #[schema(example = "Bearer 0123456789")]
+    value: String,
+}
+
+/// The body of `POST …/test`, optional.
+#[derive(utoipa::ToSchema)]
+#[schema(as = TestIn, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct TestSchema {
+    /// The sample event to send; default: the webhook's first event type.
+    event_type: Option<String>,
+}
+
 /// The fields of a JSON object body.
 pub struct Fields {
     map: Map<String, Value>,
@@ -150,6 +207,11 @@ pub fn webhook_patch(body: &[u8], policy: UrlPolicy) -> Result<WebhookPatch, Api
             .transpose()?,
         description: fields.take("description").map(description).transpose()?,
     })
+}
+
+/// A body that must be empty (or `{}`): what routes without a request body accept.
+pub fn no_body(body: &[u8]) -> Result<(), ApiError> {
+    Fields::parse(body, &[]).map(|_| ())
 }
 
 /// A test body: `{"eventType"?}`.

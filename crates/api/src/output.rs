@@ -3,12 +3,13 @@
 use herald_contract::{EventType, format_timestamp};
 use herald_store::{AttemptRecord, Webhook};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// What a write-only value reads as.
 pub const MASK: &str = "****";
 
 /// A list page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -16,7 +17,7 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EventTypeOut {
     pub name: &'static str,
     pub description: &'static str,
@@ -31,20 +32,21 @@ impl From<EventType> for EventTypeOut {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuthHeaderOut {
     pub name: String,
     /// Always masked: the value is write-only.
     pub value: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookOut {
     pub id: String,
     pub tenant_id: String,
     pub name: String,
     pub url: String,
+    #[schema(value_type = Vec<String>, example = json!(["contact-created"]))]
     pub event_types: Vec<EventType>,
     pub auth_header: Option<AuthHeaderOut>,
     pub enabled: bool,
@@ -77,7 +79,7 @@ impl From<Webhook> for WebhookOut {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptOut {
     pub event_id: String,
@@ -87,6 +89,7 @@ pub struct AttemptOut {
     pub duration_ms: u32,
     pub response_status: Option<u16>,
     pub error: Option<String>,
+    /// `delivered`, `will-retry` or `failed`.
     pub result: &'static str,
     pub test: bool,
     /// The start of the response body (at most 1 KiB).

@@ -11,13 +11,17 @@ use herald_store::{AttemptResult, DeliveryTarget, NewAttempt};
 use serde_json::value::RawValue;
 
 use super::PageQuery;
-use super::pagination::WebhookPath;
+use super::pagination::{PageParams, WebhookPath};
 use crate::ApiState;
-use crate::error::ApiError;
-use crate::input;
+use crate::error::{ApiError, ErrorBody};
+use crate::input::{self, TestSchema as TestIn};
 use crate::output::{AttemptOut, Page};
 
-/// `GET /v1/tenants/{tenantId}/webhooks/{id}/attempts`: newest first.
+/// The webhook's attempt log, newest first.
+#[utoipa::path(get, path = "/v1/tenants/{tenantId}/webhooks/{webhookId}/attempts", tag = "webhooks",
+    params(("tenantId" = String, Path, description = "The tenant (1-128 of A-Z a-z 0-9 . _ - : @)"), ("webhookId" = String, Path, description = "The webhook id (WEBH-…)"), PageParams),
+    responses((status = 200, body = Page<AttemptOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub(super) async fn list(
     State(state): State<ApiState>,
     WebhookPath(tenant, id): WebhookPath,
@@ -52,8 +56,13 @@ pub(super) async fn list(
     }))
 }
 
-/// `POST /v1/tenants/{tenantId}/webhooks/{id}/test`: a sample event sent now, exactly as a
-/// real delivery, recorded with `test: true`.
+/// Sends a sample event now, exactly as a real delivery, and returns the attempt (recorded
+/// with `test: true`; never the webhook's `lastAttempt`).
+#[utoipa::path(post, path = "/v1/tenants/{tenantId}/webhooks/{webhookId}/test", tag = "webhooks",
+    params(("tenantId" = String, Path, description = "The tenant (1-128 of A-Z a-z 0-9 . _ - : @)"), ("webhookId" = String, Path, description = "The webhook id (WEBH-…)")),
+    request_body(content = Option<TestIn>),
+    responses((status = 200, description = "The attempt, delivered or failed", body = AttemptOut),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn test(
     State(state): State<ApiState>,
     WebhookPath(tenant, id): WebhookPath,

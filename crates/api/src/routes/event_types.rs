@@ -1,9 +1,12 @@
 use axum::Json;
 use herald_contract::EventType;
 
+use crate::error::ErrorBody;
 use crate::output::EventTypeOut;
 
-/// `GET /v1/event-types`: the catalog.
+/// The catalog of event types a webhook can subscribe to.
+#[utoipa::path(get, path = "/v1/event-types", tag = "catalog",
+    responses((status = 200, body = Vec<EventTypeOut>), (status = 401, body = ErrorBody)))]
 pub(super) async fn list() -> Json<Vec<EventTypeOut>> {
     Json(EventType::ALL.into_iter().map(EventTypeOut::from).collect())
 }

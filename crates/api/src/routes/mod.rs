@@ -1,40 +1,60 @@
-//! The `/v1` routes.
+//! The `/v1` routes, registered together with their OpenAPI description so the two cannot
+//! drift apart: the document served at `/v1/openapi.json` is generated from these handlers.
 
 mod attempts;
 mod event_types;
 mod pagination;
 mod webhooks;
 
-use axum::Router;
-use axum::routing::{get, post};
+use axum::Json;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::ApiState;
 
 pub(crate) use pagination::PageQuery;
 
-pub fn router() -> Router<ApiState> {
-    Router::new()
-        .route("/v1/event-types", get(event_types::list))
-        .route(
-            "/v1/tenants/{tenant_id}/webhooks",
-            post(webhooks::create).get(webhooks::list),
-        )
-        .route(
-            "/v1/tenants/{tenant_id}/webhooks/{webhook_id}",
-            get(webhooks::get)
-                .patch(webhooks::update)
-                .delete(webhooks::delete),
-        )
-        .route(
-            "/v1/tenants/{tenant_id}/webhooks/{webhook_id}/rotate-secret",
-            post(webhooks::rotate_secret),
-        )
-        .route(
-            "/v1/tenants/{tenant_id}/webhooks/{webhook_id}/test",
-            post(attempts::test),
-        )
-        .route(
-            "/v1/tenants/{tenant_id}/webhooks/{webhook_id}/attempts",
-            get(attempts::list),
-        )
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Herald management API", description = "Webhooks per tenant, their attempt logs, test deliveries and secret rotation."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "webhooks"), (name = "catalog"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("ADMIN_TOKEN"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The routes and the OpenAPI document describing them.
+pub fn router() -> axum::Router<ApiState> {
+    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(event_types::list))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(attempts::test))
+        .routes(routes!(attempts::list))
+        .split_for_parts();
+    router.route(
+        "/v1/openapi.json",
+        get(move || async move { Json(document) }),
+    )
 }

@@ -17,6 +17,17 @@ pub(crate) struct PageQuery {
     pub cursor: Option<String>,
 }
 
+/// `?limit=&cursor=`, as documented.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct PageParams {
+    /// Items per page, 1–100 (default 20).
+    limit: Option<i64>,
+    /// The `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct RawPage {
     limit: Option<String>,
@@ -77,7 +88,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WebhookPath {
         let tenant = tenant_of(&params)?;
         let webhook = params
             .iter()
-            .find(|(name, _)| name == "webhook_id")
+            .find(|(name, _)| name == "webhookId")
             .and_then(|(_, value)| value.parse::<WebhookId>().ok())
             .ok_or_else(ApiError::webhook_not_found)?;
         Ok(WebhookPath(tenant, webhook))
@@ -87,7 +98,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WebhookPath {
 fn tenant_of(params: &[(String, String)]) -> Result<TenantId, ApiError> {
     let value = params
         .iter()
-        .find(|(name, _)| name == "tenant_id")
+        .find(|(name, _)| name == "tenantId")
         .map(|(_, value)| value.as_str())
         .unwrap_or_default();
     value

@@ -7,10 +7,12 @@ use bytes::Bytes;
 use herald_contract::WebhookId;
 
 use super::PageQuery;
-use super::pagination::{TenantPath, WebhookPath};
+use super::pagination::{PageParams, TenantPath, WebhookPath};
 use crate::ApiState;
-use crate::error::ApiError;
-use crate::input::{self, UrlPolicy};
+use crate::error::{ApiError, ErrorBody};
+use crate::input::{
+    self, UrlPolicy, WebhookInSchema as WebhookIn, WebhookPatchSchema as WebhookPatchIn,
+};
 use crate::output::{Page, WebhookOut};
 
 /// How long a rotated-out secret keeps signing.
@@ -20,7 +22,12 @@ fn policy(state: &ApiState) -> UrlPolicy {
     UrlPolicy::from(state.client.settings())
 }
 
-/// `POST /v1/tenants/{tenantId}/webhooks`
+/// Creates a webhook with a fresh signing secret.
+#[utoipa::path(post, path = "/v1/tenants/{tenantId}/webhooks", tag = "webhooks",
+    params(("tenantId" = String, Path, description = "The tenant (1-128 of A-Z a-z 0-9 . _ - : @)")),
+    request_body = WebhookIn,
+    responses((status = 201, body = WebhookOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "The name is taken in this tenant", body = ErrorBody)))]
 pub(super) async fn create(
     State(state): State<ApiState>,
     TenantPath(tenant): TenantPath,
@@ -32,7 +39,10 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(webhook.into())))
 }
 
-/// `GET /v1/tenants/{tenantId}/webhooks`
+/// Lists the tenant's webhooks in creation order, each with its last attempt.
+#[utoipa::path(get, path = "/v1/tenants/{tenantId}/webhooks", tag = "webhooks",
+    params(("tenantId" = String, Path, description = "The tenant (1-128 of A-Z a-z 0-9 . _ - : @)"), PageParams),
+    responses((status = 200, body = Page<WebhookOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub(super) async fn list(
     State(state): State<ApiState>,
     TenantPath(tenant): TenantPath,
@@ -62,7 +72,10 @@ pub(super) async fn list(
     }))
 }
 
-/// `GET /v1/tenants/{tenantId}/webhooks/{id}`
+/// One webhook, with its last attempt.
+#[utoipa::path(get, path = "/v1/tenants/{tenantId}/webhooks/{webhookId}", tag = "webhooks",
+    params(("tenantId" = String, Path, description = "The tenant (1-128 of A-Z a-z 0-9 . _ - : @)"), ("webhookId" = String, Path, description = "The webhook id (WEBH-…)")),
+    responses((status = 200, body = WebhookOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn get(
     State(state): State<ApiState>,
     WebhookPath(tenant, id): WebhookPath,
@@ -75,7 +88,12 @@ pub(super) async fn get(
     Ok(Json(webhook.into()))
 }
 
-/// `PATCH /v1/tenants/{tenantId}/webhooks/{id}`
+/// Changes any of the create fields.
+#[utoipa::path(patch, path = "/v1/tenants/{tenantId}/webhooks/{webhookId}", tag = "webhooks",
+    params(("tenantId" = String, Path, description = "The tenant (1-128 of A-Z a-z 0-9 . _ - : @)"), ("webhookId" = String, Path, description = "The webhook id (WEBH-…)")),
+    request_body = WebhookPatchIn,
+    responses((status = 200, body = WebhookOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(super) async fn update(
     State(state): State<ApiState>,
     WebhookPath(tenant, id): WebhookPath,
@@ -91,11 +109,16 @@ pub(super) async fn update(
     Ok(Json(webhook.into()))
 }
 
-/// `DELETE /v1/tenants/{tenantId}/webhooks/{id}`
+/// Deletes a webhook and its attempt log; deliveries still queued for it are dropped.
+#[utoipa::path(delete, path = "/v1/tenants/{tenantId}/webhooks/{webhookId}", tag = "webhooks",
+    params(("tenantId" = String, Path, description = "The tenant (1-128 of A-Z a-z 0-9 . _ - : @)"), ("webhookId" = String, Path, description = "The webhook id (WEBH-…)")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn delete(
     State(state): State<ApiState>,
     WebhookPath(tenant, id): WebhookPath,
+    body: Bytes,
 ) -> Result<StatusCode, ApiError> {
+    input::no_body(&body)?;
     if state.webhooks.delete(&tenant, &id).await? {
         tracing::info!(webhook_id = %id, tenant_id = %tenant, "webhook deleted");
         Ok(StatusCode::NO_CONTENT)
@@ -104,11 +127,16 @@ pub(super) async fn delete(
     }
 }
 
-/// `POST /v1/tenants/{tenantId}/webhooks/{id}/rotate-secret`
+/// Gives the webhook a new signing secret; the previous one keeps signing for 24 hours.
+#[utoipa::path(post, path = "/v1/tenants/{tenantId}/webhooks/{webhookId}/rotate-secret", tag = "webhooks",
+    params(("tenantId" = String, Path, description = "The tenant (1-128 of A-Z a-z 0-9 . _ - : @)"), ("webhookId" = String, Path, description = "The webhook id (WEBH-…)")),
+    responses((status = 200, body = WebhookOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn rotate_secret(
     State(state): State<ApiState>,
     WebhookPath(tenant, id): WebhookPath,
+    body: Bytes,
 ) -> Result<Json<WebhookOut>, ApiError> {
+    input::no_body(&body)?;
     let webhook = state
         .webhooks
         .rotate_secret(&tenant, &id, chrono::Duration::hours(ROTATION_GRACE_HOURS))

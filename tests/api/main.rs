@@ -1,0 +1,10 @@
+//! The management API against a real database: every route, its errors, hostile input,
+//! tenant isolation, test deliveries, secret rotation, secrets at rest and the network policy.
+
+#![allow(clippy::unwrap_used)]
+
+mod hostile;
+mod isolation;
+mod policy;
+mod routes;
+mod secrets;
