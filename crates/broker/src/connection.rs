@@ -12,6 +12,20 @@ pub struct BrokerConfig {
     pub queue_type: QueueType,
     /// The ladder whose stages get a retry queue each.
     pub ladder: RetryLadder,
+    /// How long a delivery waits when its webhook is busy: it gets a retry queue too.
+    pub defer_delay: std::time::Duration,
+}
+
+impl BrokerConfig {
+    /// The delay of every retry-stage queue: the ladder's, and the deferral's.
+    pub fn stage_delays(&self) -> Vec<std::time::Duration> {
+        let mut delays = self.ladder.distinct_delays();
+        if !delays.contains(&self.defer_delay) {
+            delays.push(self.defer_delay);
+            delays.sort();
+        }
+        delays
+    }
 }
 
 /// No broker could be reached.

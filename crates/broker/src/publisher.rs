@@ -1,5 +1,7 @@
 //! Publishing with publisher confirms.
 
+use std::time::Duration;
+
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 
@@ -17,7 +19,13 @@ pub enum PublishError {
     Unroutable { routing_key: String, reply: String },
     #[error("the channel is not in confirm mode")]
     Unconfirmed,
+    #[error("the broker did not confirm the message within {0:?}")]
+    ConfirmTimeout(Duration),
 }
+
+/// A confirm that has not come by then is treated as a failed publish: the source message
+/// is not acknowledged and will be redelivered.
+pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A channel in confirm mode. Cheap to clone; publishes from many tasks proceed concurrently,
 /// each resolving when the broker confirms its own message.
@@ -51,20 +59,24 @@ impl Publisher {
         body: &[u8],
         properties: BasicProperties,
     ) -> Result<(), PublishError> {
-        let confirm = self
-            .channel
-            .basic_publish(
-                exchange.into(),
-                routing_key.into(),
-                BasicPublishOptions {
-                    mandatory,
-                    immediate: false,
-                },
-                body,
-                properties.with_delivery_mode(PERSISTENT),
-            )
-            .await?
-            .await?;
+        let publish = async {
+            self.channel
+                .basic_publish(
+                    exchange.into(),
+                    routing_key.into(),
+                    BasicPublishOptions {
+                        mandatory,
+                        immediate: false,
+                    },
+                    body,
+                    properties.with_delivery_mode(PERSISTENT),
+                )
+                .await?
+                .await
+        };
+        let confirm = tokio::time::timeout(CONFIRM_TIMEOUT, publish)
+            .await
+            .map_err(|_| PublishError::ConfirmTimeout(CONFIRM_TIMEOUT))??;
         match confirm {
             Confirmation::Ack(None) => Ok(()),
             Confirmation::Ack(Some(returned)) => Err(PublishError::Unroutable {

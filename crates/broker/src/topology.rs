@@ -70,7 +70,7 @@ pub fn queue_specs(config: &BrokerConfig) -> Vec<QueueSpec> {
             arguments: consumed(),
         },
     ];
-    for delay in config.ladder.distinct_delays() {
+    for delay in config.stage_delays() {
         let mut arguments = plain();
         let ttl = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
         put(&mut arguments, "x-message-ttl", AMQPValue::LongLongInt(ttl));
@@ -151,6 +151,7 @@ mod tests {
             topology: Topology::default(),
             queue_type,
             ladder: RetryLadder::standard(),
+            defer_delay: std::time::Duration::from_secs(5),
         }
     }
 
@@ -187,6 +188,7 @@ mod tests {
             [
                 "webhooks.fanout",
                 "webhooks.deliveries",
+                "webhooks.retry.5s",
                 "webhooks.retry.15s",
                 "webhooks.retry.60s",
                 "webhooks.retry.225s",

@@ -32,6 +32,18 @@ pub struct BrokerArgs {
     /// Delays before each retry, comma-separated (`15s,60s,225s,900s,3600s`).
     #[arg(long, env = "RETRY_DELAYS", default_value = "15s,60s,225s,900s,3600s")]
     pub retry_delays: RetryLadder,
+    /// How long a delivery waits, without spending an attempt, when its webhook already has
+    /// `SENDER_MAX_IN_FLIGHT_PER_WEBHOOK` deliveries in flight on the replica.
+    #[arg(long, env = "DEFER_DELAY", default_value = "5s", value_parser = stage_delay)]
+    pub defer_delay: Duration,
+}
+
+fn stage_delay(text: &str) -> Result<Duration, String> {
+    let ladder: RetryLadder = text.parse().map_err(|e| format!("{e}"))?;
+    match ladder.delays() {
+        [delay] => Ok(*delay),
+        _ => Err("give exactly one delay, like `5s`".into()),
+    }
 }
 
 impl BrokerArgs {
@@ -41,6 +53,7 @@ impl BrokerArgs {
             topology: Topology::new(&self.events_exchange, &self.queue_prefix),
             queue_type: self.queue_type,
             ladder: self.retry_delays.clone(),
+            defer_delay: self.defer_delay,
         }
     }
 }

@@ -66,12 +66,18 @@ pub struct SenderArgs {
     /// second wanted times the typical endpoint latency in seconds.
     #[arg(long, env = "SENDER_PREFETCH", default_value_t = 1000)]
     pub sender_prefetch: u16,
+    /// Deliveries one replica works on at once for a single webhook; the excess waits
+    /// `DEFER_DELAY` in a retry queue without spending an attempt, so a slow or hanging endpoint
+    /// cannot take every slot.
+    #[arg(long, env = "SENDER_MAX_IN_FLIGHT_PER_WEBHOOK", default_value_t = 100)]
+    pub sender_max_in_flight_per_webhook: usize,
 }
 
 impl SenderArgs {
     pub fn settings(&self, drain_timeout: Duration) -> SenderSettings {
         SenderSettings {
             prefetch: self.sender_prefetch.max(1),
+            max_in_flight_per_webhook: self.sender_max_in_flight_per_webhook.max(1),
             drain_timeout,
         }
     }

@@ -13,6 +13,7 @@
 
 pub mod client;
 pub mod configuration;
+pub mod limiter;
 pub mod metrics;
 pub mod policy;
 pub mod service;

@@ -37,6 +37,7 @@ pub struct SenderMetrics {
     pub retries_scheduled: Family<StageLabels, Counter>,
     pub failed: Counter,
     pub dropped: Family<DropLabels, Counter>,
+    pub deferred: Counter,
     pub in_flight: Gauge,
     pub broker_connected: Gauge,
     pub request_seconds: Histogram,
@@ -51,6 +52,7 @@ impl SenderMetrics {
             retries_scheduled: Family::default(),
             failed: Counter::default(),
             dropped: Family::default(),
+            deferred: Counter::default(),
             in_flight: Gauge::default(),
             broker_connected: Gauge::default(),
             request_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
@@ -75,6 +77,11 @@ impl SenderMetrics {
             "herald_sender_dropped",
             "Deliveries dropped without an attempt, by reason",
             metrics.dropped.clone(),
+        );
+        registry.register(
+            "herald_sender_deferred",
+            "Deliveries deferred, unspent, because their webhook had the most deliveries in flight it may have",
+            metrics.deferred.clone(),
         );
         registry.register(
             "herald_sender_in_flight",

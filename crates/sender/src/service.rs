@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client::{AttemptOutcome, AttemptRequest, DeliveryClient};
+use crate::limiter::InFlightLimiter;
 use crate::metrics::{AttemptLabels, DropLabels, SenderMetrics, StageLabels, status_class};
 use crate::targets::TargetCache;
 
@@ -41,6 +42,8 @@ use crate::targets::TargetCache;
 pub struct SenderSettings {
     /// Deliveries held unacknowledged, and so worked on, at once (AMQP prefetch).
     pub prefetch: u16,
+    /// Deliveries worked on at once for one webhook; the excess is deferred.
+    pub max_in_flight_per_webhook: usize,
     /// How long a stop may wait for deliveries in flight.
     pub drain_timeout: Duration,
 }
@@ -54,6 +57,7 @@ pub struct Sender {
     recorder: AttemptRecorder,
     metrics: SenderMetrics,
     ready: ReadyFlag,
+    limiter: Arc<InFlightLimiter>,
 }
 
 /// What every delivery handler shares within one broker session.
@@ -65,6 +69,8 @@ struct Session {
     client: DeliveryClient,
     recorder: AttemptRecorder,
     metrics: SenderMetrics,
+    limiter: Arc<InFlightLimiter>,
+    defer_delay: Duration,
     /// Cancelled by a handler whose publish failed: the session restarts on fresh connections.
     broken: CancellationToken,
     shutdown: CancellationToken,
@@ -81,6 +87,7 @@ impl Sender {
         metrics: SenderMetrics,
         ready: ReadyFlag,
     ) -> Self {
+        let limiter = InFlightLimiter::new(settings.max_in_flight_per_webhook);
         Self {
             broker,
             settings,
@@ -89,6 +96,7 @@ impl Sender {
             recorder,
             metrics,
             ready,
+            limiter,
         }
     }
 
@@ -120,6 +128,8 @@ impl Sender {
             client: self.client.clone(),
             recorder: self.recorder.clone(),
             metrics: self.metrics.clone(),
+            limiter: self.limiter.clone(),
+            defer_delay: self.broker.defer_delay,
             broken: CancellationToken::new(),
             shutdown: shutdown.clone(),
         });
@@ -201,6 +211,22 @@ async fn handle(session: Arc<Session>, delivery: Delivery) {
             let moved = reject_malformed(&session, &data, &properties, &malformed).await;
             return settle(&session, &acker, moved.map(|()| "malformed")).await;
         }
+    };
+    // A webhook with as many deliveries in flight as it may have: this one waits in a
+    // retry queue, unspent, and its prefetch slot goes to other webhooks meanwhile.
+    let Some(_permit) = session.limiter.try_acquire(&delivery.webhook_id) else {
+        let deferred = session
+            .publisher
+            .publish_to_queue(
+                &session.topology.retry_queue(session.defer_delay),
+                &data,
+                properties,
+            )
+            .await;
+        if deferred.is_ok() {
+            session.metrics.deferred.inc();
+        }
+        return settle(&session, &acker, deferred.map(|()| "deferred")).await;
     };
     let Some(target) = current_target(&session, &delivery).await else {
         // Stopping while the database is away: the delivery goes back to the queue unspent.
