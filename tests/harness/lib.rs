@@ -17,6 +17,7 @@
 
 pub mod app;
 pub mod broker;
+pub mod private;
 pub mod processes;
 pub mod receiver;
 pub mod wait;

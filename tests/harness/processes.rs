@@ -105,29 +105,96 @@ impl Service {
     }
 }
 
-/// Herald as three kinds of processes (`herald serve`, `fanout`, `sender`) on a vhost and
-/// database of its own.
+/// Where a [`ProcessApp`] keeps its messages and webhooks.
+pub struct Backing {
+    pub amqp_urls: Vec<String>,
+    pub database_url: String,
+    vhost: Option<Vhost>,
+    shared_database: Option<String>,
+}
+
+impl Backing {
+    /// A fresh vhost and database on the machine's shared RabbitMQ and PostgreSQL.
+    pub fn shared() -> Self {
+        let id = unique_id();
+        let vhost = Vhost::create(&id);
+        let database_name = format!("herald_test_{id}");
+        Self {
+            amqp_urls: vec![vhost.amqp_url()],
+            database_url: format!("{POSTGRES_BASE}/{database_name}"),
+            vhost: Some(vhost),
+            shared_database: Some(database_name),
+        }
+    }
+
+    /// Given brokers (a private node or cluster) and a given database URL.
+    pub fn on(amqp_urls: Vec<String>, database_url: String) -> Self {
+        Self {
+            amqp_urls,
+            database_url,
+            vhost: None,
+            shared_database: None,
+        }
+    }
+
+    /// A fresh database on the shared PostgreSQL, with the given brokers.
+    pub fn with_brokers(amqp_urls: Vec<String>) -> Self {
+        let database_name = format!("herald_test_{}", unique_id());
+        Self {
+            amqp_urls,
+            database_url: format!("{POSTGRES_BASE}/{database_name}"),
+            vhost: None,
+            shared_database: Some(database_name),
+        }
+    }
+
+    /// A fresh vhost on the shared RabbitMQ, with the given database URL.
+    pub fn with_database(database_url: String) -> Self {
+        let vhost = Vhost::create(&unique_id());
+        Self {
+            amqp_urls: vec![vhost.amqp_url()],
+            database_url,
+            vhost: Some(vhost),
+            shared_database: None,
+        }
+    }
+}
+
+impl Drop for Backing {
+    fn drop(&mut self) {
+        if let Some(name) = &self.shared_database {
+            drop_database(name);
+        }
+        let _ = self.vhost.take();
+    }
+}
+
+/// Herald as separate processes (`herald serve`, `fanout`, `sender`), each started with the
+/// same environment.
 pub struct ProcessApp {
-    pub vhost: Vhost,
-    pub database_name: String,
     pub env: Vec<(String, String)>,
     pub api: ApiClient,
     pub receiver: Receiver,
     pub broker: BrokerClient,
     pub services: Vec<Service>,
+    pub backing: Backing,
 }
 
 impl ProcessApp {
-    /// Starts `herald serve`, one fanout and one sender, and waits until all are ready.
+    /// Starts `herald serve`, one fanout and one sender on a fresh vhost and database of the
+    /// shared services, and waits until all are ready.
     pub async fn spawn(retry_delays: &str) -> Self {
-        let id = unique_id();
-        let vhost = Vhost::create(&id);
-        let database_name = format!("herald_test_{id}");
-        let env: Vec<(String, String)> = [
-            ("AMQP_URL", vhost.amqp_url()),
-            ("DATABASE_URL", format!("{POSTGRES_BASE}/{database_name}")),
+        Self::spawn_with(Backing::shared(), &[("RETRY_DELAYS", retry_delays)]).await
+    }
+
+    /// Starts `herald serve`, one fanout and one sender on `backing`, with `settings` added to
+    /// the environment, and waits until all are ready.
+    pub async fn spawn_with(backing: Backing, settings: &[(&str, &str)]) -> Self {
+        let mut env: Vec<(String, String)> = [
+            ("AMQP_URL", backing.amqp_urls.join(",")),
+            ("DATABASE_URL", backing.database_url.clone()),
             ("DATABASE_POOL_SIZE", "4".into()),
-            ("RETRY_DELAYS", retry_delays.into()),
+            ("RETRY_DELAYS", "300ms,300ms,300ms,300ms,300ms".into()),
             ("DELIVERY_TIMEOUT", "2s".into()),
             ("ALLOW_HTTP", "true".into()),
             ("ALLOW_PRIVATE_TARGETS", "true".into()),
@@ -138,23 +205,26 @@ impl ProcessApp {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        for (key, value) in settings {
+            env.retain(|(k, _)| k != key);
+            env.push(((*key).to_owned(), (*value).to_owned()));
+        }
         let receiver = Receiver::start().await;
         let api_port = free_port();
         let mut app = Self {
             api: ApiClient::new(format!("http://127.0.0.1:{api_port}"), ADMIN_TOKEN),
-            broker: BrokerClient::connect(&vhost.amqp_url()).await,
-            vhost,
-            database_name,
+            broker: BrokerClient::connect(&backing.amqp_urls[0]).await,
             env,
             receiver,
             services: Vec::new(),
+            backing,
         };
         let serve_env = app.with(&[("HTTP_ADDR", format!("127.0.0.1:{api_port}"))]);
         app.services
             .push(Service::start("herald", &["serve"], &serve_env, api_port));
         app.start("fanout").await;
         app.start("sender").await;
-        app.api.wait_ready(Duration::from_secs(30)).await;
+        app.api.wait_ready(Duration::from_secs(60)).await;
         app
     }
 
@@ -164,7 +234,8 @@ impl ProcessApp {
         env
     }
 
-    /// Starts one more `fanout` or `sender` and waits until it is ready; returns its index.
+    /// Starts one more `fanout` or `sender` and waits until it is ready; returns its index in
+    /// `services` (0 is `herald serve`, 1 the first fanout, 2 the first sender).
     pub async fn start(&mut self, binary_name: &str) -> usize {
         let port = free_port();
         let env = self.with(&[("METRICS_ADDR", format!("127.0.0.1:{port}"))]);
@@ -184,6 +255,5 @@ impl Drop for ProcessApp {
         for service in &mut self.services {
             let _ = service.child.start_kill();
         }
-        drop_database(&self.database_name);
     }
 }
