@@ -71,6 +71,9 @@ pub struct SenderArgs {
     /// cannot take every slot.
     #[arg(long, env = "SENDER_MAX_IN_FLIGHT_PER_WEBHOOK", default_value_t = 100)]
     pub sender_max_in_flight_per_webhook: usize,
+    /// How long a delivery may wait for one of its webhook's slots before it is deferred.
+    #[arg(long, env = "SENDER_WEBHOOK_WAIT", default_value = "1s", value_parser = humantime_duration)]
+    pub sender_webhook_wait: Duration,
 }
 
 impl SenderArgs {
@@ -78,6 +81,7 @@ impl SenderArgs {
         SenderSettings {
             prefetch: self.sender_prefetch.max(1),
             max_in_flight_per_webhook: self.sender_max_in_flight_per_webhook.max(1),
+            webhook_wait: self.sender_webhook_wait,
             drain_timeout,
         }
     }

@@ -42,8 +42,10 @@ use crate::targets::TargetCache;
 pub struct SenderSettings {
     /// Deliveries held unacknowledged, and so worked on, at once (AMQP prefetch).
     pub prefetch: u16,
-    /// Deliveries worked on at once for one webhook; the excess is deferred.
+    /// Deliveries worked on at once for one webhook.
     pub max_in_flight_per_webhook: usize,
+    /// How long a delivery may wait for one of its webhook's slots before it is deferred.
+    pub webhook_wait: Duration,
     /// How long a stop may wait for deliveries in flight.
     pub drain_timeout: Duration,
 }
@@ -87,7 +89,8 @@ impl Sender {
         metrics: SenderMetrics,
         ready: ReadyFlag,
     ) -> Self {
-        let limiter = InFlightLimiter::new(settings.max_in_flight_per_webhook);
+        let limiter =
+            InFlightLimiter::new(settings.max_in_flight_per_webhook, settings.webhook_wait);
         Self {
             broker,
             settings,
@@ -212,9 +215,10 @@ async fn handle(session: Arc<Session>, delivery: Delivery) {
             return settle(&session, &acker, moved.map(|()| "malformed")).await;
         }
     };
-    // A webhook with as many deliveries in flight as it may have: this one waits in a
-    // retry queue, unspent, and its prefetch slot goes to other webhooks meanwhile.
-    let Some(_permit) = session.limiter.try_acquire(&delivery.webhook_id) else {
+    // A webhook whose deliveries do not free a slot within the wait is slow or hanging: this
+    // delivery waits in a retry queue instead, unspent, and its prefetch slot goes to other
+    // webhooks meanwhile.
+    let Some(_permit) = session.limiter.acquire(&delivery.webhook_id).await else {
         let deferred = session
             .publisher
             .publish_to_queue(

@@ -1,0 +1,138 @@
+//! Herald under test: an isolated vhost and database, webhooks pointing at the receiver, and
+//! the release binaries running as separate processes (or as one `herald up`).
+
+use herald_broker::Publisher;
+use herald_broker::lapin::{Connection, ConnectionProperties};
+use herald_contract::{EventType, Topology};
+use herald_store::{Database, DatabaseConfig, NewWebhook, SecretsKey, WebhookStore};
+
+use crate::isolation::{Isolated, Services};
+use crate::processes::{HeraldProcess, ProcessCost, free_port};
+use crate::publishing::TENANT;
+use crate::receiver::Receiver;
+
+const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// How Herald is run.
+#[derive(Debug, Clone, Copy)]
+pub enum Layout {
+    /// `fanout` and `senders` × `sender`, each its own process.
+    Separate { senders: usize },
+    /// One `herald up` process.
+    Up,
+}
+
+/// A running Herald and a publisher into its events exchange.
+pub struct HeraldUnderTest {
+    processes: Vec<HeraldProcess>,
+    _connection: Connection,
+    pub publisher: Publisher,
+    pub exchange: String,
+    _isolated: Isolated,
+}
+
+impl HeraldUnderTest {
+    /// Starts Herald with `webhooks` webhooks of the bench tenant, all subscribed to
+    /// `contact-created`, each at its own path of `receiver`.
+    pub async fn start(
+        services: &Services,
+        layout: Layout,
+        webhooks: usize,
+        receiver: &Receiver,
+        extra_env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let isolated = Isolated::create(services)?;
+        let database = Database::new(&DatabaseConfig {
+            url: isolated.database_url.clone(),
+            pool_size: 2,
+        })?;
+        database.prepare().await?;
+        let store = WebhookStore::new(database, SecretsKey::from_base64(SECRETS_KEY)?);
+        for i in 0..webhooks {
+            store
+                .create(NewWebhook {
+                    tenant_id: TENANT.parse()?,
+                    name: format!("bench-{i}"),
+                    url: receiver.url(&format!("/webhook-{i}")),
+                    event_types: vec![EventType::ContactCreated],
+                    auth_header: None,
+                    enabled: true,
+                    description: None,
+                })
+                .await?;
+        }
+        let mut env: Vec<(String, String)> = [
+            ("AMQP_URL", isolated.amqp_url.as_str()),
+            ("DATABASE_URL", isolated.database_url.as_str()),
+            ("SECRETS_KEY", SECRETS_KEY),
+            ("ADMIN_TOKEN", "bench"),
+            ("ALLOW_HTTP", "true"),
+            ("ALLOW_PRIVATE_TARGETS", "true"),
+        ]
+        .into_iter()
+        .chain(extra_env.iter().copied())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut processes = Vec::new();
+        match layout {
+            Layout::Separate { senders } => {
+                let port = free_port()?;
+                env.push(("METRICS_ADDR".into(), format!("127.0.0.1:{port}")));
+                processes.push(HeraldProcess::spawn("fanout", &[], &env, port, "fanout")?);
+                for replica in 0..senders {
+                    let port = free_port()?;
+                    env.retain(|(k, _)| k != "METRICS_ADDR");
+                    env.push(("METRICS_ADDR".into(), format!("127.0.0.1:{port}")));
+                    processes.push(HeraldProcess::spawn(
+                        "sender",
+                        &[],
+                        &env,
+                        port,
+                        &format!("sender-{}", replica + 1),
+                    )?);
+                }
+            }
+            Layout::Up => {
+                let port = free_port()?;
+                let state = std::env::temp_dir().join(format!("herald-bench-{}", isolated.vhost));
+                env.push(("HTTP_ADDR".into(), format!("127.0.0.1:{port}")));
+                env.push((
+                    "HERALD_STATE_DIR".into(),
+                    state.to_string_lossy().into_owned(),
+                ));
+                processes.push(HeraldProcess::spawn(
+                    "herald",
+                    &["up"],
+                    &env,
+                    port,
+                    "herald-up",
+                )?);
+            }
+        }
+        let http = reqwest::Client::new();
+        for process in &processes {
+            process.wait_ready(&http).await?;
+        }
+        let connection =
+            Connection::connect(&isolated.amqp_url, ConnectionProperties::default()).await?;
+        let publisher = Publisher::open(&connection).await?;
+        Ok(Self {
+            processes,
+            _connection: connection,
+            publisher,
+            exchange: Topology::DEFAULT_EXCHANGE.to_owned(),
+            _isolated: isolated,
+        })
+    }
+
+    /// CPU seconds and peak RSS of each process so far.
+    pub fn costs(&self) -> Vec<ProcessCost> {
+        self.processes.iter().map(HeraldProcess::cost).collect()
+    }
+
+    pub async fn stop(self) {
+        for process in self.processes {
+            process.stop().await;
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Publishing domain events the way a platform service does, fast or paced.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use herald_broker::Publisher;
+use herald_broker::lapin::BasicProperties;
+use serde_json::json;
+
+use crate::receiver::Clock;
+
+/// The tenant every bench webhook belongs to.
+pub const TENANT: &str = "bench";
+
+/// An event of about the size platform services publish, with a time-carrying id.
+pub fn event_body(clock: &Clock, n: usize) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "eventId": clock.event_id(n),
+        "eventType": "contact-created",
+        "tenantId": TENANT,
+        "entityId": format!("CONT-{n}"),
+        "data": {
+            "contactId": format!("CONT-{n}"),
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "email": "ada@example.com",
+            "phone": "+44 20 7946 0000",
+            "company": "Analytical Engines Ltd",
+            "tags": ["vip", "newsletter"]
+        }
+    }))
+    .unwrap_or_default()
+}
+
+fn properties() -> BasicProperties {
+    BasicProperties::default().with_content_type("application/json".into())
+}
+
+/// Publishes `count` events with up to `window` unconfirmed at once; returns how long it took.
+pub async fn burst(
+    publisher: &Publisher,
+    exchange: &str,
+    clock: &Clock,
+    count: usize,
+    window: usize,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let mut in_flight = FuturesUnordered::new();
+    for n in 0..count {
+        if in_flight.len() >= window {
+            if let Some(result) = in_flight.next().await {
+                result?;
+            }
+        }
+        let body = event_body(clock, n);
+        in_flight.push(async move {
+            publisher
+                .publish(exchange, "contact-created", false, &body, properties())
+                .await
+        });
+    }
+    while let Some(result) = in_flight.next().await {
+        result?;
+    }
+    Ok(started.elapsed())
+}
+
+/// Publishes `rate` events per second for `duration`; returns how many.
+pub async fn paced(
+    publisher: &Publisher,
+    exchange: &str,
+    clock: &Clock,
+    rate: f64,
+    duration: Duration,
+) -> anyhow::Result<usize> {
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let count = (duration.as_secs_f64() * rate) as usize;
+    let mut in_flight = FuturesUnordered::new();
+    for n in 0..count {
+        ticks.tick().await;
+        let body = event_body(clock, n);
+        in_flight.push(async move {
+            publisher
+                .publish(exchange, "contact-created", false, &body, properties())
+                .await
+        });
+        // Collect confirms as they come so they never pile up.
+        while let Some(Some(result)) = futures::FutureExt::now_or_never(in_flight.next()) {
+            result?;
+        }
+    }
+    while let Some(result) = in_flight.next().await {
+        result?;
+    }
+    Ok(count)
+}
