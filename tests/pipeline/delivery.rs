@@ -25,6 +25,9 @@ async fn an_event_reaches_the_endpoint_with_the_exact_body_headers_and_a_valid_s
         "contact-created",
         json!({"firstName": "Ada", "tags": ["a", "b"]}),
     );
+    // The contract: a registry change is seen by fanout within 1 s.
+    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
+    tokio::time::sleep_until(propagation).await;
 
     // Act
     app.publish(&event).await;
