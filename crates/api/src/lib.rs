@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use herald_broker::BrokerConfig;
 use herald_sender::DeliveryClient;
 use herald_store::WebhookStore;
 use herald_store::attempts::AttemptLog;
@@ -35,6 +36,8 @@ pub struct ApiState {
     /// Makes test deliveries exactly as the sender would.
     pub client: DeliveryClient,
     pub admin_token: Arc<AdminToken>,
+    /// The broker, for the failed-queue routes.
+    pub broker: BrokerConfig,
 }
 
 /// The `/v1` routes, behind the admin token.

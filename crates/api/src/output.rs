@@ -1,5 +1,6 @@
 //! Response bodies.
 
+use herald_broker::parked::FailedDelivery;
 use herald_contract::{EventType, format_timestamp};
 use herald_store::{AttemptRecord, Webhook};
 use serde::Serialize;
@@ -111,4 +112,44 @@ impl From<AttemptRecord> for AttemptOut {
             response_excerpt: record.response_excerpt,
         }
     }
+}
+
+/// A delivery parked in the failed queue.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedDeliveryOut {
+    pub webhook_id: String,
+    pub tenant_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub attempts: u32,
+    /// The last HTTP status; `null` when no response came.
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub first_attempt_at: Option<String>,
+    pub failed_at: Option<String>,
+}
+
+impl From<&FailedDelivery> for FailedDeliveryOut {
+    fn from(failed: &FailedDelivery) -> Self {
+        let delivery = &failed.delivery;
+        Self {
+            webhook_id: delivery.webhook_id.to_string(),
+            tenant_id: delivery.tenant_id.to_string(),
+            event_id: delivery.event_id.to_string(),
+            event_type: delivery.event_type.as_str().to_owned(),
+            attempts: delivery.attempts,
+            last_status: failed.last_status,
+            last_error: failed.last_error.clone(),
+            first_attempt_at: delivery.first_attempt_at.map(format_timestamp),
+            failed_at: failed.failed_at.clone(),
+        }
+    }
+}
+
+/// The outcome of a replay.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplayOut {
+    /// Failed deliveries moved back to the deliveries queue.
+    pub replayed: u64,
 }

@@ -15,6 +15,7 @@
 pub mod connection;
 pub mod delivery;
 pub mod headers;
+pub mod parked;
 pub mod publisher;
 pub mod topology;
 

@@ -27,7 +27,12 @@ pub async fn run(
         FanoutMetrics::register(&mut registry),
         readiness.component("broker"),
     );
-    herald_runtime::database::watch(&database, readiness.component("database"), &shutdown);
+    herald_runtime::database::watch(
+        &database,
+        readiness.component("database"),
+        &mut registry,
+        &shutdown,
+    );
     let health = tokio::spawn(health::serve(
         metrics_listener,
         health::router(readiness, Arc::new(registry)),

@@ -5,10 +5,11 @@
 //!   machine; generates and keeps an admin token and a secrets key on first run.
 //! - `herald migrate`: database migrations.
 //! - `herald publish`: publishes a domain event, for trying Herald out.
+//! - `herald failed list|replay|purge`, `herald rejected list|purge`: the parked queues.
 
 pub mod commands;
 
-use commands::{migrate, publish, serve, up};
+use commands::{migrate, parked, publish, serve, up};
 
 /// Herald: webhook delivery for the platform's domain events.
 #[derive(Debug, clap::Parser)]
@@ -28,6 +29,10 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Publish a domain event (JSON on stdin, or built from flags).
     Publish(publish::PublishArgs),
+    /// Inspect, replay or purge deliveries that failed every attempt.
+    Failed(parked::FailedArgs),
+    /// Inspect or purge events and messages Herald rejected.
+    Rejected(parked::RejectedArgs),
 }
 
 impl Cli {
@@ -37,6 +42,8 @@ impl Cli {
             Command::Up(args) => up::run(*args).await,
             Command::Migrate(args) => migrate::run(args).await,
             Command::Publish(args) => publish::run(args).await,
+            Command::Failed(args) => parked::failed(args).await,
+            Command::Rejected(args) => parked::rejected(args).await,
         }
     }
 }

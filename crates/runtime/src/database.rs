@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use herald_store::Database;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
 use crate::health::{ReadyFlag, spawn_probe};
@@ -29,11 +31,27 @@ pub async fn prepare(database: &Database, shutdown: &CancellationToken) -> anyho
     }
 }
 
-/// Keeps `flag` telling whether the database answers.
-pub fn watch(database: &Database, flag: ReadyFlag, shutdown: &CancellationToken) {
+/// Keeps `flag`, and the gauge `herald_database_up` registered in `registry`, telling whether
+/// the database answers.
+pub fn watch(
+    database: &Database,
+    flag: ReadyFlag,
+    registry: &mut Registry,
+    shutdown: &CancellationToken,
+) {
+    let up = Gauge::<i64>::default();
+    registry.register(
+        "herald_database_up",
+        "1 while the database answers",
+        up.clone(),
+    );
     let database = database.clone();
     spawn_probe(flag, Duration::from_secs(2), shutdown.clone(), move || {
-        let database = database.clone();
-        async move { database.ping().await.is_ok() }
+        let (database, up) = (database.clone(), up.clone());
+        async move {
+            let ok = database.ping().await.is_ok();
+            up.set(i64::from(ok));
+            ok
+        }
     });
 }

@@ -9,6 +9,7 @@
 //!   session alive across connection failures.
 
 pub mod args;
+pub mod broker;
 pub mod database;
 pub mod health;
 pub mod retry;

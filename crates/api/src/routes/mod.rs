@@ -3,6 +3,7 @@
 
 mod attempts;
 mod event_types;
+mod failed;
 mod pagination;
 mod webhooks;
 
@@ -22,7 +23,7 @@ pub(crate) use pagination::PageQuery;
     info(title = "Herald management API", description = "Webhooks per tenant, their attempt logs, test deliveries and secret rotation."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "webhooks"), (name = "catalog"))
+    tags((name = "webhooks"), (name = "catalog"), (name = "failed"))
 )]
 struct ApiDoc;
 
@@ -52,6 +53,8 @@ pub fn router() -> axum::Router<ApiState> {
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(attempts::test))
         .routes(routes!(attempts::list))
+        .routes(routes!(failed::list))
+        .routes(routes!(failed::replay))
         .split_for_parts();
     router.route(
         "/v1/openapi.json",

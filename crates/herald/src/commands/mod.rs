@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod migrate;
+pub mod parked;
 pub mod publish;
 pub mod serve;
 pub mod up;

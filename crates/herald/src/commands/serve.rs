@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use herald_api::{AdminToken, ApiState};
-use herald_runtime::args::{DatabaseArgs, SecretsArgs};
+use herald_broker::BrokerConfig;
+use herald_runtime::args::{BrokerArgs, DatabaseArgs, SecretsArgs};
 use herald_runtime::telemetry::{self, TelemetryArgs};
 use herald_runtime::{Readiness, Registry, health, shutdown};
 use herald_sender::{DeliveryArgs, DeliveryClient};
@@ -15,6 +16,8 @@ use tokio::net::TcpListener;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    pub broker: BrokerArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]
@@ -44,8 +47,10 @@ pub fn api_state(
     key: SecretsKey,
     delivery: &DeliveryArgs,
     token: AdminToken,
+    broker: BrokerConfig,
 ) -> anyhow::Result<ApiState> {
     Ok(ApiState {
+        broker,
         webhooks: WebhookStore::new(database.clone(), key),
         attempts: AttemptLog::new(database.clone()),
         client: DeliveryClient::new(delivery.settings())?,
@@ -74,9 +79,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let database = Database::new(&args.database.config())?;
     let shutdown = shutdown::on_signal();
     let readiness = Readiness::default();
-    herald_runtime::database::watch(&database, readiness.component("database"), &shutdown);
-    let router = herald_api::router(api_state(&database, key, &args.delivery, token)?)
-        .merge(health::router(readiness, Arc::new(Registry::default())));
+    let mut registry = Registry::default();
+    herald_runtime::database::watch(
+        &database,
+        readiness.component("database"),
+        &mut registry,
+        &shutdown,
+    );
+    herald_runtime::broker::watch(
+        args.broker.config(),
+        readiness.component("broker"),
+        &mut registry,
+        &shutdown,
+    );
+    let router = herald_api::router(api_state(
+        &database,
+        key,
+        &args.delivery,
+        token,
+        args.broker.config(),
+    )?)
+    .merge(health::router(readiness, Arc::new(registry)));
     let listener = bind(args.http.http_addr).await?;
     let server = tokio::spawn(health::serve(listener, router, shutdown.clone()));
     herald_runtime::database::prepare(&database, &shutdown).await?;

@@ -97,12 +97,18 @@ pub async fn start(
         &mut registry,
         &readiness,
     )?;
-    herald_runtime::database::watch(&database, readiness.component("database"), &shutdown);
+    herald_runtime::database::watch(
+        &database,
+        readiness.component("database"),
+        &mut registry,
+        &shutdown,
+    );
     let api = serve::api_state(
         &database,
         key,
         &args.delivery,
         AdminToken::new(token.clone())?,
+        args.broker.config(),
     )?;
     let router = herald_api::router(api).merge(health::router(readiness, Arc::new(registry)));
     announce(&listener.local_addr()?.to_string(), &token, &state_dir);

@@ -1,0 +1,412 @@
+//! Operations on the queues where Herald parks what it could not deliver or accept:
+//! listing, replaying and purging, with filters.
+//!
+//! Every operation sweeps the whole queue on a channel of its own: it takes each message
+//! without acknowledging it, decides, and at the end returns every message it kept in one
+//! requeue, in their original order. A message is removed only by an acknowledgement sent
+//! after what replaced it (the replayed delivery) was confirmed. So an operation that is
+//! killed half-way loses nothing: the broker returns whatever was not acknowledged.
+
+use chrono::Utc;
+use herald_contract::topology::headers;
+use herald_contract::{EventType, TenantId, Topology, WebhookId};
+use lapin::options::{BasicGetOptions, BasicNackOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection};
+
+use crate::delivery::DeliveryHeaders;
+use crate::headers::{get_int, get_str};
+use crate::publisher::{PublishError, Publisher};
+
+/// Which failed deliveries an operation applies to; an empty filter matches all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub tenant: Option<TenantId>,
+    pub webhook: Option<WebhookId>,
+    pub event_type: Option<EventType>,
+}
+
+impl Filter {
+    pub fn matches(&self, delivery: &DeliveryHeaders) -> bool {
+        self.tenant
+            .as_ref()
+            .is_none_or(|t| *t == delivery.tenant_id)
+            && self
+                .webhook
+                .as_ref()
+                .is_none_or(|w| *w == delivery.webhook_id)
+            && self.event_type.is_none_or(|e| e == delivery.event_type)
+    }
+}
+
+/// A delivery parked in the failed queue, as an operator reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedDelivery {
+    pub delivery: DeliveryHeaders,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub failed_at: Option<String>,
+    /// The exact request body.
+    pub body: Vec<u8>,
+}
+
+impl FailedDelivery {
+    /// Reads a failed-queue message; `None` when it is not a Herald delivery.
+    pub fn read(properties: &BasicProperties, body: &[u8]) -> Option<Self> {
+        let delivery = DeliveryHeaders::parse(properties).ok()?;
+        let table = properties.headers().clone().unwrap_or_default();
+        Some(Self {
+            delivery,
+            last_status: get_int(&table, headers::LAST_STATUS).and_then(|s| u16::try_from(s).ok()),
+            last_error: get_str(&table, headers::LAST_ERROR).map(str::to_owned),
+            failed_at: get_str(&table, headers::FAILED_AT).map(str::to_owned),
+            body: body.to_vec(),
+        })
+    }
+}
+
+/// A message of the rejected queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedMessage {
+    pub reason: Option<String>,
+    pub message_id: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Moved {
+    /// Messages that matched (and, unless a dry run, were replayed or purged).
+    pub matched: u64,
+    /// Messages left in place.
+    pub kept: u64,
+}
+
+/// A failed operation on a parked queue.
+#[derive(Debug, thiserror::Error)]
+pub enum ParkedError {
+    #[error("the broker failed: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("replaying a delivery failed: {0}")]
+    Publish(#[from] PublishError),
+}
+
+/// Operations on the failed and rejected queues of one installation.
+pub struct ParkedQueues {
+    channel: Channel,
+    publisher: Publisher,
+    topology: Topology,
+}
+
+enum Verdict {
+    Keep,
+    Take,
+}
+
+impl ParkedQueues {
+    pub async fn open(connection: &Connection, topology: Topology) -> Result<Self, ParkedError> {
+        Ok(Self {
+            channel: connection.create_channel().await?,
+            publisher: Publisher::open(connection).await?,
+            topology,
+        })
+    }
+
+    /// Up to `limit` failed deliveries matching `filter`, oldest first, leaving the queue as
+    /// it was.
+    pub async fn list_failed(
+        &self,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<FailedDelivery>, ParkedError> {
+        let mut listed = Vec::new();
+        self.sweep(
+            &self.topology.failed_queue(),
+            |properties, body| {
+                let wanted = FailedDelivery::read(properties, body)
+                    .filter(|f| listed.len() < limit && filter.matches(&f.delivery));
+                listed.extend(wanted);
+                Verdict::Keep
+            },
+            |_, _| async { Ok(()) },
+        )
+        .await?;
+        Ok(listed)
+    }
+
+    /// Moves up to `limit` failed deliveries matching `filter` back to the deliveries queue
+    /// for a fresh ladder (with `dry_run`, only counts them). `progress` is called after each.
+    pub async fn replay_failed(
+        &self,
+        filter: &Filter,
+        limit: Option<u64>,
+        dry_run: bool,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Moved, ParkedError> {
+        let deliveries = self.topology.deliveries_queue();
+        let mut matched = 0u64;
+        let publisher = &self.publisher;
+        let moved = self
+            .sweep(
+                &self.topology.failed_queue(),
+                |properties, body| {
+                    let wanted = limit.is_none_or(|limit| matched < limit)
+                        && FailedDelivery::read(properties, body)
+                            .is_some_and(|f| filter.matches(&f.delivery));
+                    if wanted && !dry_run {
+                        matched += 1;
+                        progress(matched);
+                        Verdict::Take
+                    } else {
+                        if wanted {
+                            matched += 1;
+                        }
+                        Verdict::Keep
+                    }
+                },
+                |properties, body| {
+                    let deliveries = deliveries.clone();
+                    async move {
+                        let restarted = DeliveryHeaders::parse(&properties)
+                            .map(|headers| headers.restarted().to_properties(None))
+                            .unwrap_or(properties);
+                        publisher
+                            .publish_to_queue(&deliveries, &body, restarted)
+                            .await?;
+                        Ok(())
+                    }
+                },
+            )
+            .await?;
+        Ok(Moved {
+            matched,
+            kept: moved.kept,
+        })
+    }
+
+    /// Deletes up to `limit` failed deliveries matching `filter` (with `dry_run`, counts them).
+    pub async fn purge_failed(
+        &self,
+        filter: &Filter,
+        limit: Option<u64>,
+        dry_run: bool,
+    ) -> Result<Moved, ParkedError> {
+        let mut matched = 0u64;
+        let moved = self
+            .sweep(
+                &self.topology.failed_queue(),
+                |properties, body| {
+                    let wanted = limit.is_none_or(|limit| matched < limit)
+                        && FailedDelivery::read(properties, body)
+                            .is_some_and(|f| filter.matches(&f.delivery));
+                    if wanted {
+                        matched += 1;
+                    }
+                    if wanted && !dry_run {
+                        Verdict::Take
+                    } else {
+                        Verdict::Keep
+                    }
+                },
+                |_, _| async { Ok(()) },
+            )
+            .await?;
+        Ok(Moved {
+            matched,
+            kept: moved.kept,
+        })
+    }
+
+    /// Up to `limit` rejected messages, oldest first, leaving the queue as it was.
+    pub async fn list_rejected(&self, limit: usize) -> Result<Vec<RejectedMessage>, ParkedError> {
+        let mut listed = Vec::new();
+        self.sweep(
+            &self.topology.rejected_queue(),
+            |properties, body| {
+                if listed.len() < limit {
+                    let table = properties.headers().clone().unwrap_or_default();
+                    listed.push(RejectedMessage {
+                        reason: get_str(&table, headers::REJECT_REASON).map(str::to_owned),
+                        message_id: properties.message_id().as_ref().map(|id| id.to_string()),
+                        body: body.to_vec(),
+                    });
+                }
+                Verdict::Keep
+            },
+            |_, _| async { Ok(()) },
+        )
+        .await?;
+        Ok(listed)
+    }
+
+    /// Deletes up to `limit` rejected messages (with `dry_run`, counts them).
+    pub async fn purge_rejected(
+        &self,
+        limit: Option<u64>,
+        dry_run: bool,
+    ) -> Result<Moved, ParkedError> {
+        let mut matched = 0u64;
+        let moved = self
+            .sweep(
+                &self.topology.rejected_queue(),
+                |_, _| {
+                    let wanted = limit.is_none_or(|limit| matched < limit);
+                    if wanted {
+                        matched += 1;
+                    }
+                    if wanted && !dry_run {
+                        Verdict::Take
+                    } else {
+                        Verdict::Keep
+                    }
+                },
+                |_, _| async { Ok(()) },
+            )
+            .await?;
+        Ok(Moved {
+            matched,
+            kept: moved.kept,
+        })
+    }
+
+    /// Takes every message present when the sweep starts; `judge` decides, `take` runs for
+    /// each taken message before it is acknowledged; kept messages are returned at the end in
+    /// their order.
+    async fn sweep<J, T, F>(&self, queue: &str, mut judge: J, take: T) -> Result<Moved, ParkedError>
+    where
+        J: FnMut(&BasicProperties, &[u8]) -> Verdict,
+        T: Fn(BasicProperties, Vec<u8>) -> F,
+        F: std::future::Future<Output = Result<(), ParkedError>>,
+    {
+        let present = self
+            .channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?
+            .message_count();
+        let mut moved = Moved::default();
+        let mut last_kept = None;
+        for _ in 0..present {
+            let Some(message) = self
+                .channel
+                .basic_get(queue.into(), BasicGetOptions { no_ack: false })
+                .await?
+            else {
+                break;
+            };
+            let delivery = message.delivery;
+            match judge(&delivery.properties, &delivery.data) {
+                Verdict::Keep => {
+                    moved.kept += 1;
+                    last_kept = Some(delivery.delivery_tag);
+                }
+                Verdict::Take => {
+                    take(delivery.properties.clone(), delivery.data.clone()).await?;
+                    delivery.acker.ack(Default::default()).await?;
+                    moved.matched += 1;
+                }
+            }
+        }
+        if let Some(tag) = last_kept {
+            self.channel
+                .basic_nack(
+                    tag,
+                    BasicNackOptions {
+                        multiple: true,
+                        requeue: true,
+                    },
+                )
+                .await?;
+        }
+        tracing::debug!(queue, present, taken = moved.matched, kept = moved.kept, at = %Utc::now(), "swept a parked queue");
+        Ok(moved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn delivery(tenant: &str, webhook: &WebhookId, event_type: EventType) -> DeliveryHeaders {
+        DeliveryHeaders {
+            webhook_id: webhook.clone(),
+            tenant_id: tenant.parse().expect("tenant"),
+            event_id: "evt".parse().expect("event id"),
+            event_type,
+            event_timestamp: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single(),
+            attempts: 6,
+            first_attempt_at: None,
+            traceparent: None,
+            tracestate: None,
+        }
+    }
+
+    #[test]
+    fn a_filter_matches_on_every_criterion_it_names() {
+        let webhook = WebhookId::generate();
+        let parked = delivery("acme", &webhook, EventType::ContactCreated);
+        assert!(Filter::default().matches(&parked));
+        assert!(
+            Filter {
+                tenant: "acme".parse().ok(),
+                ..Filter::default()
+            }
+            .matches(&parked)
+        );
+        assert!(
+            !Filter {
+                tenant: "globex".parse().ok(),
+                ..Filter::default()
+            }
+            .matches(&parked)
+        );
+        assert!(
+            Filter {
+                webhook: Some(webhook.clone()),
+                event_type: Some(EventType::ContactCreated),
+                ..Filter::default()
+            }
+            .matches(&parked)
+        );
+        assert!(
+            !Filter {
+                webhook: Some(WebhookId::generate()),
+                ..Filter::default()
+            }
+            .matches(&parked)
+        );
+        assert!(
+            !Filter {
+                event_type: Some(EventType::BasketSubmitted),
+                ..Filter::default()
+            }
+            .matches(&parked)
+        );
+    }
+
+    #[test]
+    fn a_failed_message_reads_back_with_its_outcome() {
+        let webhook = WebhookId::generate();
+        let failure = crate::FailureFacts {
+            last_status: Some(503),
+            last_error: "HTTP 503".into(),
+        };
+        let properties = delivery("acme", &webhook, EventType::CompanyCreated)
+            .to_failed_properties(&failure, Utc::now());
+        let failed = FailedDelivery::read(&properties, b"{}").expect("a delivery");
+        assert_eq!(failed.last_status, Some(503));
+        assert_eq!(failed.last_error.as_deref(), Some("HTTP 503"));
+        assert!(failed.failed_at.is_some());
+        assert_eq!(
+            FailedDelivery::read(&BasicProperties::default(), b"x"),
+            None
+        );
+    }
+}

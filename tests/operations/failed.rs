@@ -1,0 +1,198 @@
+use std::time::Duration;
+
+use herald_broker::DeliveryHeaders;
+use herald_contract::{DomainEvent, EventEnvelope};
+use herald_tests::app::{Options, TestApp};
+use herald_tests::broker::event;
+use herald_tests::processes::binary;
+use herald_tests::receiver::Behaviour;
+use herald_tests::wait;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn failed_items(app: &TestApp) -> Vec<Value> {
+    let (status, page) = app
+        .api
+        .call(Method::GET, "/v1/failed?limit=1000", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_one_webhook_moves_exactly_its_deliveries_and_leaves_the_rest_in_order() {
+    // Arrange: two failing webhooks and four events, so eight failed deliveries.
+    let app = TestApp::spawn(Options {
+        retry_delays: "200ms".into(),
+        ..Options::default()
+    })
+    .await;
+    app.receiver.respond("/a", Behaviour::Status(500));
+    app.receiver.respond("/b", Behaviour::Status(500));
+    let a = app
+        .api
+        .create_webhook(
+            "acme",
+            json!({"name": "a", "url": app.receiver.url("/a"), "eventTypes": ["contact-created"]}),
+        )
+        .await;
+    app.api
+        .create_webhook(
+            "acme",
+            json!({"name": "b", "url": app.receiver.url("/b"), "eventTypes": ["contact-created"]}),
+        )
+        .await;
+    let a_id = a["id"].as_str().unwrap().to_owned();
+    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
+    tokio::time::sleep_until(propagation).await;
+    for n in 0..4 {
+        app.publish(&event("acme", "contact-created", json!({"n": n})))
+            .await;
+    }
+    wait::until(
+        "eight failed deliveries",
+        Duration::from_secs(20),
+        || async { (app.broker.count(&app.topology.failed_queue()).await == 8).then_some(()) },
+    )
+    .await;
+    let before = failed_items(&app).await;
+    let others_before: Vec<Value> = before
+        .iter()
+        .filter(|f| f["webhookId"] != a_id.as_str())
+        .cloned()
+        .collect();
+    assert_eq!(others_before.len(), 4);
+    assert_eq!(before.len(), 8, "a peek must not remove anything");
+    app.receiver.respond("/a", Behaviour::Ok);
+
+    // Act
+    let (status, replayed) = app
+        .api
+        .call(
+            Method::POST,
+            "/v1/failed/replay",
+            Some(&json!({"webhookId": a_id})),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(status, StatusCode::OK, "{replayed}");
+    assert_eq!(replayed["replayed"], 4);
+    let after = failed_items(&app).await;
+    assert_eq!(
+        after, others_before,
+        "the other deliveries moved or changed order"
+    );
+    let delivered = app
+        .receiver
+        .wait_until(
+            "the replayed deliveries to succeed",
+            Duration::from_secs(20),
+            |all| {
+                let ok: Vec<_> = all
+                    .iter()
+                    .filter(|r| r.path == "/a")
+                    .skip(8)
+                    .cloned()
+                    .collect();
+                (ok.len() >= 4).then_some(ok)
+            },
+        )
+        .await;
+    let first = &delivered[0];
+    assert_eq!(first.json()["meta"]["webhookId"], a_id.as_str());
+    let (status, body) = app
+        .api
+        .call(
+            Method::POST,
+            "/v1/failed/replay",
+            Some(&json!({"eventType": "nope"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_killed_half_way_loses_nothing() {
+    // Arrange: 3000 failed deliveries of a webhook whose endpoint now answers 200.
+    let app = TestApp::spawn(Options::default()).await;
+    let webhook = app
+        .api
+        .create_webhook(
+            "acme",
+            json!({"name": "a", "url": app.receiver.url("/a"), "eventTypes": ["contact-created"]}),
+        )
+        .await;
+    let webhook_id: herald_contract::WebhookId = webhook["id"].as_str().unwrap().parse().unwrap();
+    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
+    tokio::time::sleep_until(propagation).await;
+    let mut expected = Vec::new();
+    for n in 0..3000 {
+        let raw = event("acme", "contact-created", json!({"n": n}));
+        let body = serde_json::to_vec(&raw).unwrap();
+        let envelope = EventEnvelope {
+            message_id: None,
+            timestamp: None,
+            received_at: chrono::Utc::now(),
+        };
+        let parsed = DomainEvent::parse(&body, &envelope, 1 << 20).unwrap();
+        let headers = DeliveryHeaders {
+            attempts: 6,
+            ..DeliveryHeaders::fresh(webhook_id.clone(), &parsed, None, None)
+        };
+        let failure = herald_broker::FailureFacts {
+            last_status: Some(500),
+            last_error: "HTTP 500".into(),
+        };
+        let payload = herald_contract::payload::build_payload(&webhook_id, &parsed);
+        app.broker
+            .put(
+                &app.topology.failed_queue(),
+                &payload,
+                headers.to_failed_properties(&failure, chrono::Utc::now()),
+            )
+            .await;
+        expected.push(parsed.event_id.to_string());
+    }
+    let replay = || {
+        let mut command = tokio::process::Command::new(binary("herald"));
+        command
+            .args(["failed", "replay", "--webhook", webhook_id.as_str()])
+            .env("AMQP_URL", app.vhost.amqp_url())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        command
+    };
+
+    // Act: kill the first replay once it has moved some, then run it again.
+    let mut first = replay().spawn().unwrap();
+    app.receiver
+        .wait_for("/a", 100, Duration::from_secs(30))
+        .await;
+    first.kill().await.unwrap();
+    let left = app.broker.count(&app.topology.failed_queue()).await;
+    let status = replay().status().await.unwrap();
+
+    // Assert
+    assert!(status.success());
+    assert!(
+        left > 0 && left < 3000,
+        "the kill did not land half-way ({left} left)"
+    );
+    app.receiver
+        .wait_until(
+            "every failed delivery to be replayed and delivered",
+            Duration::from_secs(60),
+            |all| {
+                let seen: std::collections::HashSet<&str> =
+                    all.iter().filter_map(|r| r.header("webhook-id")).collect();
+                expected
+                    .iter()
+                    .all(|id| seen.contains(id.as_str()))
+                    .then_some(())
+            },
+        )
+        .await;
+    assert_eq!(app.broker.count(&app.topology.failed_queue()).await, 0);
+}

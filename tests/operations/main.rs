@@ -1,0 +1,6 @@
+//! What operators rely on: the failed-queue tools, metrics, traces and the deployment files.
+
+#![allow(clippy::unwrap_used)]
+
+mod failed;
+mod metrics;
