@@ -4,3 +4,4 @@
 
 mod failed;
 mod metrics;
+mod tracing;

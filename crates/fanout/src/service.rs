@@ -20,10 +20,12 @@ use herald_contract::topology::headers;
 use herald_contract::{DomainEvent, EventEnvelope, RejectReason};
 use herald_runtime::ReadyFlag;
 use herald_runtime::retry::keep_running;
+use herald_runtime::trace::{self, TraceHeaders, continue_trace};
 use herald_store::Database;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::metrics::{FanoutMetrics, OutcomeLabels, ReasonLabels};
 use crate::registry::{self, SharedIndex};
@@ -178,6 +180,24 @@ impl Fanout {
 }
 
 async fn handle(session: Arc<Session>, delivery: Delivery) {
+    let table = delivery.properties.headers().clone().unwrap_or_default();
+    let incoming = TraceHeaders::new(
+        get_str(&table, headers::TRACEPARENT).map(str::to_owned),
+        get_str(&table, headers::TRACESTATE).map(str::to_owned),
+    );
+    let span = tracing::info_span!(
+        "fanout event",
+        otel.kind = "consumer",
+        event_id = tracing::field::Empty,
+        tenant_id = tracing::field::Empty,
+        event_type = tracing::field::Empty,
+        deliveries = tracing::field::Empty,
+    );
+    continue_trace(&span, &incoming);
+    process(session, delivery, incoming).instrument(span).await;
+}
+
+async fn process(session: Arc<Session>, delivery: Delivery, incoming: TraceHeaders) {
     let started = Instant::now();
     let properties = &delivery.properties;
     let envelope = EventEnvelope {
@@ -186,7 +206,7 @@ async fn handle(session: Arc<Session>, delivery: Delivery) {
         received_at: Utc::now(),
     };
     let outcome = match DomainEvent::parse(&delivery.data, &envelope, session.max_event_bytes) {
-        Ok(event) => fan_out(&session, &delivery, &event).await,
+        Ok(event) => fan_out(&session, &event, &incoming).await,
         Err(reason) => reject(&session, &delivery, &reason).await,
     };
     let outcome = match outcome {
@@ -224,9 +244,13 @@ async fn handle(session: Arc<Session>, delivery: Delivery) {
 /// Publishes one delivery per matching webhook and waits for every confirm.
 async fn fan_out(
     session: &Session,
-    delivery: &Delivery,
     event: &DomainEvent,
+    incoming: &TraceHeaders,
 ) -> anyhow::Result<&'static str> {
+    let span = tracing::Span::current();
+    span.record("event_id", event.event_id.as_str());
+    span.record("tenant_id", event.tenant_id.as_str());
+    span.record("event_type", event.event_type.as_str());
     let webhooks = match session.index.read() {
         Ok(index) => index.matching(&event.tenant_id, event.event_type),
         Err(_) => anyhow::bail!("the routing index is poisoned"),
@@ -235,13 +259,11 @@ async fn fan_out(
         tracing::debug!(event_id = %event.event_id, tenant_id = %event.tenant_id, "no webhook subscribed");
         return Ok("unmatched");
     }
-    let trace_headers = delivery.properties.headers().as_ref();
-    let traceparent = trace_headers
-        .and_then(|h| get_str(h, headers::TRACEPARENT))
-        .map(str::to_owned);
-    let tracestate = trace_headers
-        .and_then(|h| get_str(h, headers::TRACESTATE))
-        .map(str::to_owned);
+    span.record("deliveries", webhooks.len());
+    let TraceHeaders {
+        traceparent,
+        tracestate,
+    } = trace::outgoing(&span, incoming);
     let publishes = webhooks.iter().map(|webhook_id| {
         let body = build_payload(webhook_id, event);
         let properties = DeliveryHeaders::fresh(

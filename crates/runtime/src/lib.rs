@@ -15,6 +15,7 @@ pub mod health;
 pub mod retry;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace;
 
 pub use health::{Readiness, ReadyFlag};
 pub use prometheus_client::registry::Registry;

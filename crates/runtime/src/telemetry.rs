@@ -1,5 +1,18 @@
 //! Logging and tracing.
+//!
+//! Logs go to standard error, as text or as one JSON object per line (with the fields of the
+//! spans they happen in: event id, webhook id, tenant). When `OTEL_EXPORTER_OTLP_ENDPOINT` is
+//! set, spans are also exported over OTLP/HTTP (protobuf, or JSON with
+//! `OTEL_EXPORTER_OTLP_PROTOCOL=http/json`), and W3C trace context flows through the messages
+//! (see [`crate::trace`]).
 
+use anyhow::Context;
+use opentelemetry::global;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -10,7 +23,7 @@ pub enum LogFormat {
     /// Human-readable lines.
     #[default]
     Text,
-    /// One JSON object per line, fields included.
+    /// One JSON object per line, span fields included.
     Json,
 }
 
@@ -20,22 +33,75 @@ pub struct TelemetryArgs {
     /// `text` or `json`. The level comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Where to export traces over OTLP; unset exports nothing.
+    /// Base URL of an OTLP/HTTP collector (e.g. `http://127.0.0.1:4318`); unset exports nothing.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otel_exporter_otlp_endpoint: Option<String>,
 }
 
+/// Flushes exported spans when dropped: keep it alive for the life of the process.
+#[must_use = "dropping the guard stops trace export"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            if let Err(error) = provider.shutdown() {
+                eprintln!("flushing traces failed: {error}");
+            }
+        }
+    }
+}
+
 /// Installs the global subscriber for `service`. Call once, at the start of `main`.
-pub fn init(service: &'static str, args: &TelemetryArgs) {
+pub fn init(service: &'static str, args: &TelemetryArgs) -> anyhow::Result<TelemetryGuard> {
+    global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(filter);
+    let provider = match &args.otel_exporter_otlp_endpoint {
+        Some(endpoint) if !endpoint.trim().is_empty() => {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_endpoint(format!(
+                    "{}/v1/traces",
+                    endpoint.trim().trim_end_matches('/')
+                ))
+                .build()
+                .context("building the OTLP span exporter")?;
+            let provider = SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(Resource::builder().with_service_name(service).build())
+                .build();
+            global::set_tracer_provider(provider.clone());
+            Some(provider)
+        }
+        _ => None,
+    };
+    let otel = provider
+        .as_ref()
+        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer(service)));
+    let registry = tracing_subscriber::registry().with(filter).with(otel);
     let result = match args.log_format {
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
     if result.is_ok() {
-        tracing::debug!(service, "telemetry initialised");
+        tracing::debug!(
+            service,
+            tracing = provider.is_some(),
+            "telemetry initialised"
+        );
     }
+    Ok(TelemetryGuard { provider })
 }

@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = SenderConfig::parse();
-    telemetry::init("sender", &config.telemetry);
+    let _telemetry = telemetry::init("herald-sender", &config.telemetry)?;
     let listener = TcpListener::bind(config.metrics_addr)
         .await
         .with_context(|| format!("binding METRICS_ADDR {}", config.metrics_addr))?;

@@ -28,9 +28,11 @@ use herald_contract::topology::headers;
 use herald_contract::{NextStep, RetryLadder, Topology};
 use herald_runtime::ReadyFlag;
 use herald_runtime::retry::{Backoff, keep_running};
+use herald_runtime::trace::{self, TraceHeaders, continue_trace};
 use herald_store::{AttemptRecorder, AttemptResult, DeliveryTarget, NewAttempt};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::client::{AttemptOutcome, AttemptRequest, DeliveryClient};
 use crate::limiter::InFlightLimiter;
@@ -215,6 +217,30 @@ async fn handle(session: Arc<Session>, delivery: Delivery) {
             return settle(&session, &acker, moved.map(|()| "malformed")).await;
         }
     };
+    let span = tracing::info_span!(
+        "sender attempt",
+        otel.kind = "client",
+        webhook_id = %delivery.webhook_id,
+        tenant_id = %delivery.tenant_id,
+        event_id = %delivery.event_id,
+        attempt = delivery.attempts + 1,
+    );
+    let incoming = TraceHeaders::new(delivery.traceparent.clone(), delivery.tracestate.clone());
+    continue_trace(&span, &incoming);
+    attempt_delivery(session, delivery, data, properties, acker, incoming)
+        .instrument(span)
+        .await;
+}
+
+/// One attempt of a parsed delivery, within its span.
+async fn attempt_delivery(
+    session: Arc<Session>,
+    delivery: DeliveryHeaders,
+    data: Vec<u8>,
+    properties: BasicProperties,
+    acker: Acker,
+    incoming: TraceHeaders,
+) {
     // A webhook whose deliveries do not free a slot within the wait is slow or hanging: this
     // delivery waits in a retry queue instead, unspent, and its prefetch slot goes to other
     // webhooks meanwhile.
@@ -254,6 +280,7 @@ async fn handle(session: Arc<Session>, delivery: Delivery) {
     let outcome = match &target {
         Target::Usable(target) => {
             let secrets = target.signing_secrets(attempted_at);
+            let trace = trace::outgoing(&tracing::Span::current(), &incoming);
             session
                 .client
                 .send(AttemptRequest {
@@ -262,8 +289,8 @@ async fn handle(session: Arc<Session>, delivery: Delivery) {
                     message_id: delivery.event_id.as_str(),
                     body: body.clone(),
                     secrets: &secrets,
-                    traceparent: delivery.traceparent.as_deref(),
-                    tracestate: delivery.tracestate.as_deref(),
+                    traceparent: trace.traceparent.as_deref(),
+                    tracestate: trace.tracestate.as_deref(),
                 })
                 .await
         }

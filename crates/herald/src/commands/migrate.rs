@@ -14,7 +14,7 @@ pub struct MigrateArgs {
 }
 
 pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
-    telemetry::init("herald-migrate", &args.telemetry);
+    let _telemetry = telemetry::init("herald-migrate", &args.telemetry)?;
     let database = Database::new(&args.database.config())?;
     database.prepare().await.context("migrating the database")?;
     tracing::info!("database is up to date");

@@ -68,7 +68,7 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    telemetry::init("herald-serve", &args.telemetry);
+    let _telemetry = telemetry::init("herald-api", &args.telemetry)?;
     let token = AdminToken::new(
         args.http
             .admin_token

@@ -48,7 +48,7 @@ pub struct UpArgs {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    telemetry::init("herald-up", &args.telemetry);
+    let _telemetry = telemetry::init("herald", &args.telemetry)?;
     let listener = serve::bind(args.http.http_addr).await?;
     start(args, listener, shutdown::on_signal()).await
 }
