@@ -46,10 +46,8 @@ pub struct TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            if let Err(error) = provider.shutdown() {
-                eprintln!("flushing traces failed: {error}");
-            }
+        if let Some(Err(error)) = self.provider.take().map(|provider| provider.shutdown()) {
+            eprintln!("flushing traces failed: {error}");
         }
     }
 }
