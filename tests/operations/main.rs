@@ -4,4 +4,5 @@
 
 mod failed;
 mod metrics;
+mod publishing;
 mod tracing;

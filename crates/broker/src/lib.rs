@@ -3,7 +3,8 @@
 //! - [`connection`]: opening a connection to the first reachable of several brokers.
 //! - [`topology`]: declaring the exchange and queues of [`herald_contract::Topology`], with the
 //!   arguments that make retry stages dead-letter at least once.
-//! - [`publisher`]: persistent, mandatory publishes that resolve only once the broker confirms.
+//! - [`Publisher`] (from the contract crate): persistent publishes that resolve only once the
+//!   broker confirms.
 //! - [`headers`]: reading and writing AMQP header tables.
 //! - [`delivery`]: the delivery message that travels from fanout to the senders, through the
 //!   retry stages, to the failed queue.
@@ -16,12 +17,11 @@ pub mod connection;
 pub mod delivery;
 pub mod headers;
 pub mod parked;
-pub mod publisher;
 pub mod topology;
 
 pub use connection::{BrokerConfig, connect};
 pub use delivery::{DeliveryHeaders, FailureFacts, MalformedDelivery};
-pub use publisher::{PublishError, Publisher};
+pub use herald_contract::amqp::{CONFIRM_TIMEOUT, PublishError, Publisher};
 
 /// Re-exported so that services use the same lapin as this crate.
 pub use lapin;

@@ -16,7 +16,7 @@ use lapin::{BasicProperties, Channel, Connection};
 
 use crate::delivery::DeliveryHeaders;
 use crate::headers::{get_int, get_str};
-use crate::publisher::{PublishError, Publisher};
+use crate::{PublishError, Publisher};
 
 /// Which failed deliveries an operation applies to; an empty filter matches all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

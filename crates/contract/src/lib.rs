@@ -14,6 +14,8 @@
 //!
 //! The crate does no I/O: the services own the broker, the database and the network.
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 pub mod catalog;
 pub mod event;
 pub mod ids;
