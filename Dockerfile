@@ -3,6 +3,7 @@
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends cmake clang pkg-config \
     && rm -rf /var/lib/apt/lists/*
@@ -14,6 +15,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && cp target/release/herald target/release/fanout target/release/sender /out/
 
 FROM debian:bookworm-slim AS runtime
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod deployment;
 mod failed;
 mod metrics;
 mod publishing;

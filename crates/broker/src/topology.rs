@@ -9,6 +9,7 @@ use herald_contract::QueueType;
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, ExchangeKind};
+use serde_json::json;
 
 use crate::connection::BrokerConfig;
 
@@ -131,6 +132,47 @@ pub async fn declare(channel: &Channel, config: &BrokerConfig) -> Result<(), lap
     Ok(())
 }
 
+/// The topology as a RabbitMQ definitions document (for `rabbitmqctl import_definitions`, the
+/// management UI, or `load_definitions` at boot), for vhost `vhost`.
+pub fn definitions(config: &BrokerConfig, vhost: &str) -> serde_json::Value {
+    let topology = &config.topology;
+    let queues: Vec<serde_json::Value> = queue_specs(config)
+        .into_iter()
+        .map(|spec| {
+            let arguments: serde_json::Map<String, serde_json::Value> = spec
+                .arguments
+                .inner()
+                .iter()
+                .map(|(name, value)| (name.to_string(), json_value(value)))
+                .collect();
+            json!({"name": spec.name, "vhost": vhost, "durable": true, "auto_delete": false, "arguments": arguments})
+        })
+        .collect();
+    json!({
+        "vhosts": [{"name": vhost}],
+        "exchanges": [{
+            "name": topology.events_exchange(), "vhost": vhost, "type": "topic",
+            "durable": true, "auto_delete": false, "internal": false, "arguments": {}
+        }],
+        "queues": queues,
+        "bindings": [{
+            "source": topology.events_exchange(), "vhost": vhost, "destination": topology.fanout_queue(),
+            "destination_type": "queue", "routing_key": herald_contract::Topology::FANOUT_BINDING_KEY, "arguments": {}
+        }]
+    })
+}
+
+fn json_value(value: &AMQPValue) -> serde_json::Value {
+    match value {
+        AMQPValue::LongString(text) => json!(String::from_utf8_lossy(text.as_bytes())),
+        AMQPValue::ShortString(text) => json!(text.as_str()),
+        AMQPValue::LongLongInt(n) => json!(n),
+        AMQPValue::LongInt(n) => json!(n),
+        AMQPValue::Boolean(b) => json!(b),
+        other => json!(format!("{other:?}")),
+    }
+}
+
 fn put(arguments: &mut FieldTable, name: &str, value: AMQPValue) {
     arguments.insert(ShortString::from(name), value);
 }
@@ -211,6 +253,18 @@ mod tests {
         assert_eq!(
             get_str(deliveries, "x-dead-letter-routing-key"),
             Some("webhooks.rejected")
+        );
+    }
+
+    #[test]
+    fn the_checked_in_definitions_match_what_the_services_declare() {
+        let checked_in: serde_json::Value =
+            serde_json::from_str(include_str!("../../../deploy/rabbitmq/definitions.json"))
+                .expect("valid JSON");
+        assert_eq!(
+            checked_in,
+            definitions(&config(QueueType::Quorum), "/"),
+            "regenerate with `herald topology definitions > deploy/rabbitmq/definitions.json`"
         );
     }
 

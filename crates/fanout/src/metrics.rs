@@ -72,6 +72,22 @@ impl FanoutMetrics {
             "Time from receiving an event to acknowledging it",
             metrics.fanout_seconds.clone(),
         );
+        // Every known series starts at zero, so that rates and dashboards work from the start.
+        for outcome in ["fanned_out", "unmatched", "rejected", "returned"] {
+            let _ = metrics.events.get_or_create(&OutcomeLabels { outcome });
+        }
+        for reason in [
+            "too_large",
+            "not_json",
+            "not_an_object",
+            "missing_field",
+            "wrong_type",
+            "invalid_field",
+            "unknown_event_type",
+            "invalid_timestamp",
+        ] {
+            let _ = metrics.rejected.get_or_create(&ReasonLabels { reason });
+        }
         metrics
     }
 }

@@ -9,7 +9,7 @@
 
 pub mod commands;
 
-use commands::{migrate, parked, publish, serve, up};
+use commands::{migrate, parked, publish, serve, topology, up};
 
 /// Herald: webhook delivery for the platform's domain events.
 #[derive(Debug, clap::Parser)]
@@ -33,6 +33,8 @@ enum Command {
     Failed(parked::FailedArgs),
     /// Inspect or purge events and messages Herald rejected.
     Rejected(parked::RejectedArgs),
+    /// Declare the broker topology, or print it as RabbitMQ definitions.
+    Topology(topology::TopologyArgs),
 }
 
 impl Cli {
@@ -44,6 +46,7 @@ impl Cli {
             Command::Publish(args) => publish::run(args).await,
             Command::Failed(args) => parked::failed(args).await,
             Command::Rejected(args) => parked::rejected(args).await,
+            Command::Topology(args) => topology::run(args).await,
         }
     }
 }

@@ -103,6 +103,22 @@ impl SenderMetrics {
             "Time from the event's timestamp to its successful delivery",
             metrics.delivery_latency_seconds.clone(),
         );
+        // Every known series starts at zero, so that rates and dashboards work from the start.
+        let _ = metrics.attempts.get_or_create(&AttemptLabels {
+            result: "delivered",
+            status_class: "2xx",
+        });
+        for result in ["will-retry", "failed"] {
+            for status_class in ["3xx", "4xx", "5xx", "none"] {
+                let _ = metrics.attempts.get_or_create(&AttemptLabels {
+                    result,
+                    status_class,
+                });
+            }
+        }
+        for reason in ["webhook_deleted", "webhook_disabled", "malformed"] {
+            let _ = metrics.dropped.get_or_create(&DropLabels { reason });
+        }
         metrics
     }
 }

@@ -93,6 +93,11 @@ impl Sender {
     ) -> Self {
         let limiter =
             InFlightLimiter::new(settings.max_in_flight_per_webhook, settings.webhook_wait);
+        for delay in broker.ladder.distinct_delays() {
+            let _ = metrics.retries_scheduled.get_or_create(&StageLabels {
+                stage: stage_label(delay),
+            });
+        }
         Self {
             broker,
             settings,

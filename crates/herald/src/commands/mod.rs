@@ -4,4 +4,5 @@ pub mod migrate;
 pub mod parked;
 pub mod publish;
 pub mod serve;
+pub mod topology;
 pub mod up;
