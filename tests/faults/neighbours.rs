@@ -41,6 +41,7 @@ async fn a_hanging_endpoint_does_not_slow_down_a_healthy_neighbour() {
         &[
             ("DELIVERY_TIMEOUT", "2s"),
             ("SENDER_MAX_IN_FLIGHT_PER_WEBHOOK", "20"),
+            ("SENDER_WEBHOOK_WAIT", "200ms"),
             ("DEFER_DELAY", "5s"),
         ],
     )
@@ -58,13 +59,24 @@ async fn a_hanging_endpoint_does_not_slow_down_a_healthy_neighbour() {
     completion(&app, &["quiet"], "/healthy", DELIVERIES).await;
 
     // Act: the healthy endpoint's 500 deliveries alone, then while 500 deliveries to the
-    // hanging endpoint are being worked on (20 hanging in flight, the rest deferred and
-    // coming back).
+    // hanging endpoint are pending (20 hanging in flight, the rest deferred).
     let alone = completion(&app, &["quiet"], "/healthy", 2 * DELIVERIES).await;
     publish_interleaved(&app, &["noisy"], DELIVERIES).await;
     app.receiver
         .wait_for("/hanging", 20, Duration::from_secs(30))
         .await;
+    // The hanging endpoint holds its 20 slots; the other 480 gave theirs back and wait, unspent,
+    // in the deferral queue.
+    let sender = app.services[2].health.clone();
+    herald_tests::wait::until(
+        "the excess to be deferred",
+        Duration::from_secs(30),
+        || async {
+            (sender.metric("herald_sender_deferred_total").await >= (DELIVERIES - 20) as f64)
+                .then_some(())
+        },
+    )
+    .await;
     let beside_hanging = completion(&app, &["quiet"], "/healthy", 3 * DELIVERIES).await;
 
     // Assert
