@@ -42,7 +42,7 @@ async fn a_hanging_endpoint_does_not_slow_down_a_healthy_neighbour() {
             ("DELIVERY_TIMEOUT", "2s"),
             ("SENDER_MAX_IN_FLIGHT_PER_WEBHOOK", "20"),
             ("SENDER_WEBHOOK_WAIT", "200ms"),
-            ("DEFER_DELAY", "5s"),
+            ("DEFER_DELAY", "30s"),
         ],
     )
     .await;
@@ -59,8 +59,19 @@ async fn a_hanging_endpoint_does_not_slow_down_a_healthy_neighbour() {
     completion(&app, &["quiet"], "/healthy", DELIVERIES).await;
 
     // Act: the healthy endpoint's 500 deliveries alone, then while 500 deliveries to the
-    // hanging endpoint are pending (20 hanging in flight, the rest deferred).
-    let alone = completion(&app, &["quiet"], "/healthy", 2 * DELIVERIES).await;
+    // hanging endpoint are pending (20 hanging in flight, the rest deferred); the median of
+    // three runs each, as single runs of a second vary by ±20 % on a busy 2-core machine.
+    let mut runs = 1;
+    let mut median_of_three = async |app: &ProcessApp| {
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            runs += 1;
+            times.push(completion(app, &["quiet"], "/healthy", runs * DELIVERIES).await);
+        }
+        times.sort();
+        times[1]
+    };
+    let alone = median_of_three(&app).await;
     publish_interleaved(&app, &["noisy"], DELIVERIES).await;
     app.receiver
         .wait_for("/hanging", 20, Duration::from_secs(30))
@@ -77,7 +88,7 @@ async fn a_hanging_endpoint_does_not_slow_down_a_healthy_neighbour() {
         },
     )
     .await;
-    let beside_hanging = completion(&app, &["quiet"], "/healthy", 3 * DELIVERIES).await;
+    let beside_hanging = median_of_three(&app).await;
 
     // Assert
     let ratio = beside_hanging.as_secs_f64() / alone.as_secs_f64();
