@@ -6,6 +6,9 @@
 //! - [`Publisher`] (from the contract crate): persistent publishes that resolve only once the
 //!   broker confirms.
 //! - [`headers`]: reading and writing AMQP header tables.
+//! - [`session`]: a consuming session (two connections, topology, consumer, drain) for the
+//!   services.
+//! - [`parked`]: listing, replaying and purging the failed and rejected queues.
 //! - [`delivery`]: the delivery message that travels from fanout to the senders, through the
 //!   retry stages, to the failed queue.
 //!
@@ -17,6 +20,7 @@ pub mod connection;
 pub mod delivery;
 pub mod headers;
 pub mod parked;
+pub mod session;
 pub mod topology;
 
 pub use connection::{BrokerConfig, connect};

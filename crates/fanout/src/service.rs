@@ -5,16 +5,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::Utc;
-use futures::StreamExt;
 use futures::future::join_all;
 use herald_broker::headers::{get_str, put_str};
 use herald_broker::lapin::BasicProperties;
 use herald_broker::lapin::message::Delivery;
-use herald_broker::lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-};
-use herald_broker::lapin::types::FieldTable;
-use herald_broker::{BrokerConfig, DeliveryHeaders, Publisher, connect, topology};
+use herald_broker::lapin::options::{BasicAckOptions, BasicNackOptions};
+use herald_broker::session::ConsumingSession;
+use herald_broker::{BrokerConfig, DeliveryHeaders, Publisher};
 use herald_contract::payload::build_payload;
 use herald_contract::topology::headers;
 use herald_contract::{DomainEvent, EventEnvelope, RejectReason};
@@ -24,7 +21,6 @@ use herald_runtime::trace::{self, TraceHeaders, continue_trace};
 use herald_store::Database;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::metrics::{FanoutMetrics, OutcomeLabels, ReasonLabels};
@@ -112,70 +108,33 @@ impl Fanout {
             result = loaded.wait_for(|loaded| *loaded) => { result.context("the registry follower stopped")?; }
         }
 
-        let consuming = connect(&self.broker, "herald-fanout (consume)").await?;
-        let publishing = connect(&self.broker, "herald-fanout (publish)").await?;
-        let channel = consuming.create_channel().await?;
-        topology::declare(&channel, &self.broker)
-            .await
-            .context("declaring the topology")?;
-        channel
-            .basic_qos(self.settings.prefetch, BasicQosOptions::default())
-            .await?;
         let topology = &self.broker.topology;
+        let consuming = ConsumingSession::open(
+            &self.broker,
+            "herald-fanout",
+            &topology.fanout_queue(),
+            self.settings.prefetch,
+        )
+        .await?;
         let session = Arc::new(Session {
-            publisher: Publisher::open(&publishing).await?,
+            publisher: Publisher::open(consuming.publishing()).await?,
             deliveries_queue: topology.deliveries_queue(),
             rejected_queue: topology.rejected_queue(),
             max_event_bytes: self.settings.max_event_bytes,
             index: self.index.clone(),
             metrics: self.metrics.clone(),
-            broken: CancellationToken::new(),
+            broken: consuming.broken(),
         });
-        let mut consumer = channel
-            .basic_consume(
-                topology.fanout_queue().into(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
         self.ready.set(true);
         self.metrics.broker_connected.set(1);
-        tracing::info!(queue = %topology.fanout_queue(), prefetch = self.settings.prefetch, "fanout consuming");
-
-        let in_flight = TaskTracker::new();
-        let ended = loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break Ok(()),
-                _ = session.broken.cancelled() => break Err(anyhow::anyhow!("a publish failed")),
-                next = consumer.next() => match next {
-                    Some(Ok(delivery)) => {
-                        in_flight.spawn(handle(session.clone(), delivery));
-                    }
-                    Some(Err(error)) => break Err(anyhow::Error::new(error).context("consuming events")),
-                    None => break Err(anyhow::anyhow!("the broker ended the consumer (queue deleted?)")),
-                },
-            }
-        };
+        let ended = consuming
+            .run(shutdown, self.settings.drain_timeout, |delivery| {
+                handle(session.clone(), delivery)
+            })
+            .await;
         self.ready.set(false);
         self.metrics.broker_connected.set(0);
-
-        if ended.is_ok() {
-            // Stop the flow first; what was delivered but not yet handled goes back on close.
-            let _ = channel
-                .basic_cancel(consumer.tag(), BasicCancelOptions::default())
-                .await;
-        }
-        in_flight.close();
-        if tokio::time::timeout(self.settings.drain_timeout, in_flight.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("drain timeout: events still in flight are returned to the queue");
-        }
-        let _ = publishing.close(200, "fanout stopping".into()).await;
-        let _ = consuming.close(200, "fanout stopping".into()).await;
-        ended
+        Ok(ended?)
     }
 }
 

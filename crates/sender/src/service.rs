@@ -8,20 +8,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use bytes::Bytes;
 use chrono::Utc;
-use futures::StreamExt;
 use herald_broker::headers::put_str;
 use herald_broker::lapin::message::Delivery;
-use herald_broker::lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-};
-use herald_broker::lapin::types::FieldTable;
+use herald_broker::lapin::options::{BasicAckOptions, BasicNackOptions};
 use herald_broker::lapin::{Acker, BasicProperties};
+use herald_broker::session::ConsumingSession;
 use herald_broker::{
     BrokerConfig, DeliveryHeaders, FailureFacts, MalformedDelivery, PublishError, Publisher,
-    connect, topology,
 };
 use herald_contract::ladder::stage_label;
 use herald_contract::topology::headers;
@@ -31,7 +26,6 @@ use herald_runtime::retry::{Backoff, keep_running};
 use herald_runtime::trace::{self, TraceHeaders, continue_trace};
 use herald_store::{AttemptRecorder, AttemptResult, DeliveryTarget, NewAttempt};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::client::{AttemptOutcome, AttemptRequest, DeliveryClient};
@@ -121,17 +115,15 @@ impl Sender {
     }
 
     async fn session(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
-        let consuming = connect(&self.broker, "herald-sender (consume)").await?;
-        let publishing = connect(&self.broker, "herald-sender (publish)").await?;
-        let channel = consuming.create_channel().await?;
-        topology::declare(&channel, &self.broker)
-            .await
-            .context("declaring the topology")?;
-        channel
-            .basic_qos(self.settings.prefetch, BasicQosOptions::default())
-            .await?;
+        let consuming = ConsumingSession::open(
+            &self.broker,
+            "herald-sender",
+            &self.broker.topology.deliveries_queue(),
+            self.settings.prefetch,
+        )
+        .await?;
         let session = Arc::new(Session {
-            publisher: Publisher::open(&publishing).await?,
+            publisher: Publisher::open(consuming.publishing()).await?,
             topology: self.broker.topology.clone(),
             ladder: self.broker.ladder.clone(),
             targets: self.targets.clone(),
@@ -140,54 +132,19 @@ impl Sender {
             metrics: self.metrics.clone(),
             limiter: self.limiter.clone(),
             defer_delay: self.broker.defer_delay,
-            broken: CancellationToken::new(),
+            broken: consuming.broken(),
             shutdown: shutdown.clone(),
         });
-        let queue = self.broker.topology.deliveries_queue();
-        let mut consumer = channel
-            .basic_consume(
-                queue.as_str().into(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
         self.ready.set(true);
         self.metrics.broker_connected.set(1);
-        tracing::info!(%queue, prefetch = self.settings.prefetch, "sender consuming");
-
-        let in_flight = TaskTracker::new();
-        let ended = loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break Ok(()),
-                _ = session.broken.cancelled() => break Err(anyhow::anyhow!("a publish failed")),
-                next = consumer.next() => match next {
-                    Some(Ok(delivery)) => {
-                        in_flight.spawn(handle(session.clone(), delivery));
-                    }
-                    Some(Err(error)) => break Err(anyhow::Error::new(error).context("consuming deliveries")),
-                    None => break Err(anyhow::anyhow!("the broker ended the consumer (queue deleted?)")),
-                },
-            }
-        };
+        let ended = consuming
+            .run(shutdown, self.settings.drain_timeout, |delivery| {
+                handle(session.clone(), delivery)
+            })
+            .await;
         self.ready.set(false);
         self.metrics.broker_connected.set(0);
-
-        if ended.is_ok() {
-            let _ = channel
-                .basic_cancel(consumer.tag(), BasicCancelOptions::default())
-                .await;
-        }
-        in_flight.close();
-        if tokio::time::timeout(self.settings.drain_timeout, in_flight.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("drain timeout: deliveries still in flight are returned to the queue");
-        }
-        let _ = publishing.close(200, "sender stopping".into()).await;
-        let _ = consuming.close(200, "sender stopping".into()).await;
-        ended
+        Ok(ended?)
     }
 }
 

@@ -1,0 +1,132 @@
+//! A consuming session: what fanout and the sender share between connecting and stopping.
+//!
+//! One connection consumes and another publishes (so that a publisher blocked by a broker
+//! alarm cannot stall acknowledgements); the topology is declared on every new session; each
+//! delivery is handled in a task of its own; and a session ends when the service stops, when
+//! a handler reports the publishing side broken, or when the consumer fails. On the way out it
+//! stops the flow, gives handlers up to the drain time, and closes both connections: whatever
+//! was not acknowledged goes back to the queue.
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection, Consumer};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::connection::{BrokerConfig, ConnectError, connect};
+use crate::topology;
+
+/// Why a session ended other than by a stop.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("the broker failed: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("a handler could not publish; starting a new session")]
+    PublishFailed,
+    #[error("the broker ended the consumer (was the queue deleted?)")]
+    ConsumerEnded,
+}
+
+/// A session consuming one queue.
+pub struct ConsumingSession {
+    consuming: Connection,
+    publishing: Connection,
+    channel: Channel,
+    consumer: Consumer,
+    /// Cancelled by a handler whose publish failed.
+    broken: CancellationToken,
+}
+
+impl ConsumingSession {
+    /// Connects twice (as `name`), declares the topology and consumes `queue` with `prefetch`
+    /// deliveries unacknowledged at most.
+    pub async fn open(
+        config: &BrokerConfig,
+        name: &str,
+        queue: &str,
+        prefetch: u16,
+    ) -> Result<Self, SessionError> {
+        let consuming = connect(config, &format!("{name} (consume)")).await?;
+        let publishing = connect(config, &format!("{name} (publish)")).await?;
+        let channel = consuming.create_channel().await?;
+        topology::declare(&channel, config).await?;
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await?;
+        let consumer = channel
+            .basic_consume(
+                queue.into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tracing::info!(queue, prefetch, "{name} consuming");
+        Ok(Self {
+            consuming,
+            publishing,
+            channel,
+            consumer,
+            broken: CancellationToken::new(),
+        })
+    }
+
+    /// The connection to publish on.
+    pub fn publishing(&self) -> &Connection {
+        &self.publishing
+    }
+
+    /// Cancel it to end the session (a handler whose publish failed does).
+    pub fn broken(&self) -> CancellationToken {
+        self.broken.clone()
+    }
+
+    /// Hands every delivery to `handle` until `shutdown` (then `Ok`) or a failure, then drains
+    /// for at most `drain` and closes the connections.
+    pub async fn run<H, F>(
+        mut self,
+        shutdown: &CancellationToken,
+        drain: Duration,
+        handle: H,
+    ) -> Result<(), SessionError>
+    where
+        H: Fn(Delivery) -> F,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let in_flight = TaskTracker::new();
+        let ended = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break Ok(()),
+                _ = self.broken.cancelled() => break Err(SessionError::PublishFailed),
+                next = self.consumer.next() => match next {
+                    Some(Ok(delivery)) => {
+                        in_flight.spawn(handle(delivery));
+                    }
+                    Some(Err(error)) => break Err(error.into()),
+                    None => break Err(SessionError::ConsumerEnded),
+                },
+            }
+        };
+        if ended.is_ok() {
+            // Stop the flow first; what was delivered but not yet handled goes back on close.
+            let _ = self
+                .channel
+                .basic_cancel(self.consumer.tag(), BasicCancelOptions::default())
+                .await;
+        }
+        in_flight.close();
+        if tokio::time::timeout(drain, in_flight.wait()).await.is_err() {
+            tracing::warn!("drain timeout: messages still in flight are returned to the queue");
+        }
+        let _ = self.publishing.close(200, "stopping".into()).await;
+        let _ = self.consuming.close(200, "stopping".into()).await;
+        ended
+    }
+}
