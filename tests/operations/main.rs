@@ -6,4 +6,5 @@ mod deployment;
 mod failed;
 mod metrics;
 mod publishing;
+mod retention;
 mod tracing;

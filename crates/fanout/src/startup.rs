@@ -1,8 +1,9 @@
 //! Running fanout as its own process.
 
-use std::sync::Arc;
+use herald_runtime::Router;
+use herald_runtime::process::serve_and_prepare;
 
-use herald_runtime::{Readiness, Registry, health};
+use herald_runtime::{Readiness, Registry};
 use herald_store::Database;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -27,18 +28,15 @@ pub async fn run(
         FanoutMetrics::register(&mut registry),
         readiness.component("broker"),
     );
-    herald_runtime::database::watch(
-        &database,
-        readiness.component("database"),
-        &mut registry,
-        &shutdown,
-    );
-    let health = tokio::spawn(health::serve(
+    let health = serve_and_prepare(
         metrics_listener,
-        health::router(readiness, Arc::new(registry)),
-        shutdown.clone(),
-    ));
-    herald_runtime::database::prepare(&database, &shutdown).await?;
+        Router::new(),
+        &database,
+        readiness,
+        registry,
+        &shutdown,
+    )
+    .await?;
     fanout.run(shutdown.clone()).await;
     health.await??;
     tracing::info!("fanout stopped");

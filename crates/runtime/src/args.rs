@@ -114,6 +114,14 @@ impl SecretsArgs {
     }
 }
 
+/// How long the attempt log keeps attempts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RetentionArgs {
+    /// Attempts older than this are deleted from the attempt log.
+    #[arg(long, env = "ATTEMPT_RETENTION", default_value = "30days", value_parser = humantime_duration)]
+    pub attempt_retention: Duration,
+}
+
 /// How a service stops.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LifecycleArgs {

@@ -12,10 +12,12 @@ pub mod args;
 pub mod broker;
 pub mod database;
 pub mod health;
+pub mod process;
 pub mod retry;
 pub mod shutdown;
 pub mod telemetry;
 pub mod trace;
 
+pub use axum::Router;
 pub use health::{Readiness, ReadyFlag};
 pub use prometheus_client::registry::Registry;

@@ -1,9 +1,10 @@
 //! Building the sender, and running it as its own process.
 
-use std::sync::Arc;
+use herald_runtime::Router;
+use herald_runtime::process::serve_and_prepare;
 use std::time::Duration;
 
-use herald_runtime::{Readiness, Registry, health};
+use herald_runtime::{Readiness, Registry};
 use herald_store::attempts::AttemptLog;
 use herald_store::{AttemptRecorder, Database, SecretsKey, WebhookStore};
 use tokio::net::TcpListener;
@@ -75,18 +76,15 @@ pub async fn run(
         &mut registry,
         &readiness,
     )?;
-    herald_runtime::database::watch(
-        &database,
-        readiness.component("database"),
-        &mut registry,
-        &shutdown,
-    );
-    let health = tokio::spawn(health::serve(
+    let health = serve_and_prepare(
         metrics_listener,
-        health::router(readiness, Arc::new(registry)),
-        shutdown.clone(),
-    ));
-    herald_runtime::database::prepare(&database, &shutdown).await?;
+        Router::new(),
+        &database,
+        readiness,
+        registry,
+        &shutdown,
+    )
+    .await?;
     parts.sender.run(shutdown.clone()).await;
     finish_writes(parts.attempt_writer, config.lifecycle.drain_timeout).await;
     health.await??;

@@ -12,6 +12,7 @@ use herald_contract::{EventType, TenantId, WebhookId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_postgres::Row;
+use tokio_util::sync::CancellationToken;
 
 use crate::database::Database;
 use crate::error::StoreError;
@@ -212,6 +213,65 @@ impl AttemptLog {
             .collect()
     }
 }
+
+impl AttemptLog {
+    /// Deletes up to `batch` attempts made before `before`; returns how many went.
+    pub async fn prune(&self, before: DateTime<Utc>, batch: i64) -> Result<u64, StoreError> {
+        let client = self.database.pool().get().await?;
+        let deleted = client
+            .execute(
+                "DELETE FROM delivery_attempts WHERE id IN ( \
+                     SELECT id FROM delivery_attempts WHERE attempted_at < $1 LIMIT $2)",
+                &[&before, &batch],
+            )
+            .await?;
+        Ok(deleted)
+    }
+
+    /// Every `every`, deletes the attempts older than `retention`, in batches, until
+    /// `shutdown`.
+    pub fn spawn_pruner(
+        self,
+        retention: Duration,
+        every: Duration,
+        shutdown: CancellationToken,
+    ) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = ticks.tick() => {}
+                }
+                let Ok(retention) = chrono::Duration::from_std(retention) else {
+                    return;
+                };
+                let before = Utc::now() - retention;
+                let mut pruned = 0;
+                loop {
+                    match self.prune(before, PRUNE_BATCH).await {
+                        Ok(deleted) => {
+                            pruned += deleted;
+                            if deleted < PRUNE_BATCH as u64 || shutdown.is_cancelled() {
+                                break;
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "pruning old attempts failed; trying again later");
+                            break;
+                        }
+                    }
+                }
+                if pruned > 0 {
+                    tracing::info!(pruned, "pruned attempts older than the retention");
+                }
+            }
+        })
+    }
+}
+
+/// Attempts deleted per statement when pruning.
+const PRUNE_BATCH: i64 = 10_000;
 
 /// An attempt could not be recorded.
 #[derive(Debug, Clone, thiserror::Error)]

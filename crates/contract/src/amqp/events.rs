@@ -124,6 +124,26 @@ impl EventPublisher {
         traceparent: Option<&str>,
     ) -> Result<(), PublishEventError> {
         let body = event.to_body()?;
+        self.publish_body(
+            event.event_type.as_str(),
+            &body,
+            Some(&event.event_id),
+            event.event_timestamp,
+            traceparent,
+        )
+        .await
+    }
+
+    /// Publishes an event body as it is, unchecked — for tools that want to show what fanout
+    /// does with bad input. Same properties and guarantees as [`EventPublisher::publish`].
+    pub async fn publish_body(
+        &self,
+        routing_key: &str,
+        body: &[u8],
+        event_id: Option<&str>,
+        at: DateTime<Utc>,
+        traceparent: Option<&str>,
+    ) -> Result<(), PublishEventError> {
         let mut table = FieldTable::default();
         if let Some(traceparent) = traceparent {
             table.insert(
@@ -133,19 +153,13 @@ impl EventPublisher {
         }
         let mut properties = BasicProperties::default()
             .with_content_type("application/json".into())
-            .with_timestamp(u64::try_from(event.event_timestamp.timestamp()).unwrap_or_default())
+            .with_timestamp(u64::try_from(at.timestamp()).unwrap_or_default())
             .with_headers(table);
-        if let Ok(message_id) = ShortString::try_new(event.event_id.as_str()) {
+        if let Some(message_id) = event_id.and_then(|id| ShortString::try_new(id).ok()) {
             properties = properties.with_message_id(message_id);
         }
         self.publisher
-            .publish(
-                &self.exchange,
-                event.event_type.as_str(),
-                true,
-                &body,
-                properties,
-            )
+            .publish(&self.exchange, routing_key, true, body, properties)
             .await?;
         Ok(())
     }

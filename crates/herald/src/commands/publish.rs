@@ -4,11 +4,8 @@ use std::io::Read;
 
 use anyhow::Context;
 use chrono::Utc;
-use herald_broker::lapin::BasicProperties;
-use herald_broker::lapin::ExchangeKind;
-use herald_broker::lapin::options::ExchangeDeclareOptions;
-use herald_broker::lapin::types::FieldTable;
-use herald_broker::{Publisher, connect};
+use herald_broker::connect;
+use herald_contract::amqp::EventPublisher;
 use herald_contract::{DomainEvent, EventEnvelope};
 use herald_runtime::args::BrokerArgs;
 use serde_json::{Value, json};
@@ -85,35 +82,20 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
     };
 
     let broker = args.broker.config();
-    let connection = connect(&broker, "herald publish").await?;
-    let publisher = Publisher::open(&connection).await?;
     let exchange = broker.topology.events_exchange();
+    let connection = connect(&broker, "herald publish").await?;
+    let publisher = EventPublisher::new(&connection, exchange).await?;
+    let event_id = (!event_id.is_empty()).then_some(event_id.as_str());
     publisher
-        .channel()
-        .exchange_declare(
-            exchange.into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .with_context(|| format!("declaring the exchange {exchange}"))?;
-    let mut properties = BasicProperties::default()
-        .with_content_type("application/json".into())
-        .with_timestamp(u64::try_from(Utc::now().timestamp()).unwrap_or_default());
-    if !event_id.is_empty() {
-        properties = properties.with_message_id(event_id.as_str().into());
-    }
-    publisher
-        .publish(exchange, &routing_key, true, &body, properties)
+        .publish_body(&routing_key, &body, event_id, Utc::now(), None)
         .await
         .with_context(|| {
             format!("publishing to {exchange} (is fanout running, so that its queue is bound?)")
         })?;
     let _ = connection.close(200, "published".into()).await;
-    eprintln!("published event {event_id} ({routing_key}) to {exchange}");
+    eprintln!(
+        "published event {} ({routing_key}) to {exchange}",
+        event_id.unwrap_or("without an id")
+    );
     Ok(())
 }

@@ -1,14 +1,15 @@
 //! `herald serve`
 
+use herald_runtime::process::serve_and_prepare;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
 use herald_api::{AdminToken, ApiState};
 use herald_broker::BrokerConfig;
-use herald_runtime::args::{BrokerArgs, DatabaseArgs, SecretsArgs};
+use herald_runtime::args::{BrokerArgs, DatabaseArgs, RetentionArgs, SecretsArgs};
 use herald_runtime::telemetry::{self, TelemetryArgs};
-use herald_runtime::{Readiness, Registry, health, shutdown};
+use herald_runtime::{Readiness, Registry, shutdown};
 use herald_sender::{DeliveryArgs, DeliveryClient};
 use herald_store::attempts::AttemptLog;
 use herald_store::{Database, SecretsKey, WebhookStore};
@@ -28,7 +29,12 @@ pub struct ServeArgs {
     pub telemetry: TelemetryArgs,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 }
+
+/// How often old attempts are looked for.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Where the API listens and who may call it.
 #[derive(Debug, Clone, clap::Args)]
@@ -80,29 +86,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signal();
     let readiness = Readiness::default();
     let mut registry = Registry::default();
-    herald_runtime::database::watch(
-        &database,
-        readiness.component("database"),
-        &mut registry,
-        &shutdown,
-    );
     herald_runtime::broker::watch(
         args.broker.config(),
         readiness.component("broker"),
         &mut registry,
         &shutdown,
     );
-    let router = herald_api::router(api_state(
+    let api = herald_api::router(api_state(
         &database,
         key,
         &args.delivery,
         token,
         args.broker.config(),
-    )?)
-    .merge(health::router(readiness, Arc::new(registry)));
+    )?);
     let listener = bind(args.http.http_addr).await?;
-    let server = tokio::spawn(health::serve(listener, router, shutdown.clone()));
-    herald_runtime::database::prepare(&database, &shutdown).await?;
+    let server =
+        serve_and_prepare(listener, api, &database, readiness, registry, &shutdown).await?;
+    AttemptLog::new(database.clone()).spawn_pruner(
+        args.retention.attempt_retention,
+        PRUNE_EVERY,
+        shutdown.clone(),
+    );
     server.await??;
     tracing::info!("management API stopped");
     Ok(())

@@ -1,18 +1,19 @@
 //! `herald up`: everything in one process, for a single machine.
 
+use herald_runtime::process::serve_and_prepare;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 use herald_api::AdminToken;
 use herald_fanout::Fanout;
 use herald_fanout::configuration::FanoutArgs;
 use herald_fanout::metrics::FanoutMetrics;
-use herald_runtime::args::{BrokerArgs, DatabaseArgs, LifecycleArgs, SecretsArgs};
+use herald_runtime::args::{BrokerArgs, DatabaseArgs, LifecycleArgs, RetentionArgs, SecretsArgs};
 use herald_runtime::telemetry::{self, TelemetryArgs};
-use herald_runtime::{Readiness, Registry, health, shutdown};
+use herald_runtime::{Readiness, Registry, shutdown};
 use herald_sender::startup::finish_writes;
 use herald_sender::{DeliveryArgs, SenderArgs};
+use herald_store::attempts::AttemptLog;
 use herald_store::{Database, SecretsKey};
 
 use tokio::net::TcpListener;
@@ -41,6 +42,8 @@ pub struct UpArgs {
     telemetry: TelemetryArgs,
     #[command(flatten)]
     http: HttpArgs,
+    #[command(flatten)]
+    retention: RetentionArgs,
     /// Where `up` keeps the admin token and secrets key it generates
     /// (default: `$XDG_DATA_HOME/herald`, else `~/.local/share/herald`).
     #[arg(long, env = "HERALD_STATE_DIR")]
@@ -97,12 +100,6 @@ pub async fn start(
         &mut registry,
         &readiness,
     )?;
-    herald_runtime::database::watch(
-        &database,
-        readiness.component("database"),
-        &mut registry,
-        &shutdown,
-    );
     let api = serve::api_state(
         &database,
         key,
@@ -110,11 +107,21 @@ pub async fn start(
         AdminToken::new(token.clone())?,
         args.broker.config(),
     )?;
-    let router = herald_api::router(api).merge(health::router(readiness, Arc::new(registry)));
     announce(&listener.local_addr()?.to_string(), &token, &state_dir);
-    let server = tokio::spawn(health::serve(listener, router, shutdown.clone()));
-
-    herald_runtime::database::prepare(&database, &shutdown).await?;
+    let server = serve_and_prepare(
+        listener,
+        herald_api::router(api),
+        &database,
+        readiness,
+        registry,
+        &shutdown,
+    )
+    .await?;
+    AttemptLog::new(database.clone()).spawn_pruner(
+        args.retention.attempt_retention,
+        serve::PRUNE_EVERY,
+        shutdown.clone(),
+    );
     tokio::join!(
         fanout.run(shutdown.clone()),
         sender.sender.run(shutdown.clone())
