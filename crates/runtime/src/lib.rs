@@ -2,8 +2,11 @@
 //!
 //! - [`args`]: the environment variables (each also a `--flag`) common to several commands,
 //!   turned into the broker and database configurations.
-//! - [`telemetry`]: logging (text or JSON) and tracing.
-//! - [`health`]: readiness flags and the `/healthz`, `/readyz` and `/metrics` routes.
+//! - [`process`]: serving health, readiness and metrics, and preparing the database, around a
+//!   process's work; [`health`] and [`database`] hold the pieces.
+//! - [`broker`]: watching the broker from a process that does not consume.
+//! - [`telemetry`]: logging (text or JSON) and OTLP trace export; [`trace`]: W3C trace context
+//!   carried across messages.
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
 //! - [`retry`]: capped exponential backoff with jitter, and the loop that keeps a broker
 //!   session alive across connection failures.
