@@ -16,6 +16,7 @@
 //! session and opens a new one. Whatever was not acknowledged is redelivered by the broker, so
 //! nothing is lost when a session ends.
 
+pub mod acks;
 pub mod connection;
 pub mod delivery;
 pub mod headers;

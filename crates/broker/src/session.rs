@@ -18,6 +18,7 @@ use lapin::{Channel, Connection, Consumer};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::acks::Acks;
 use crate::connection::{BrokerConfig, ConnectError, connect};
 use crate::topology;
 
@@ -88,8 +89,8 @@ impl ConsumingSession {
         self.broken.clone()
     }
 
-    /// Hands every delivery to `handle` until `shutdown` (then `Ok`) or a failure, then drains
-    /// for at most `drain` and closes the connections.
+    /// Hands every delivery to `handle`, with the [`Acks`] that settle it, until `shutdown`
+    /// (then `Ok`) or a failure; then drains for at most `drain` and closes the connections.
     pub async fn run<H, F>(
         mut self,
         shutdown: &CancellationToken,
@@ -97,9 +98,10 @@ impl ConsumingSession {
         handle: H,
     ) -> Result<(), SessionError>
     where
-        H: Fn(Delivery) -> F,
+        H: Fn(Delivery, Acks) -> F,
         F: Future<Output = ()> + Send + 'static,
     {
+        let (acks, settling) = Acks::start(self.channel.clone());
         let in_flight = TaskTracker::new();
         let ended = loop {
             tokio::select! {
@@ -107,7 +109,8 @@ impl ConsumingSession {
                 _ = self.broken.cancelled() => break Err(SessionError::PublishFailed),
                 next = self.consumer.next() => match next {
                     Some(Ok(delivery)) => {
-                        in_flight.spawn(handle(delivery));
+                        acks.delivered(delivery.delivery_tag);
+                        in_flight.spawn(handle(delivery, acks.clone()));
                     }
                     Some(Err(error)) => break Err(error.into()),
                     None => break Err(SessionError::ConsumerEnded),
@@ -125,6 +128,9 @@ impl ConsumingSession {
         if tokio::time::timeout(drain, in_flight.wait()).await.is_err() {
             tracing::warn!("drain timeout: messages still in flight are returned to the queue");
         }
+        // The last settlements go out once no handler holds the acks any more.
+        drop(acks);
+        let _ = tokio::time::timeout(Duration::from_secs(5), settling).await;
         let _ = self.publishing.close(200, "stopping".into()).await;
         let _ = self.consuming.close(200, "stopping".into()).await;
         ended

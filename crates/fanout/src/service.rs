@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::Utc;
 use futures::future::join_all;
+use herald_broker::acks::Acks;
 use herald_broker::headers::{get_str, put_str};
 use herald_broker::lapin::BasicProperties;
 use herald_broker::lapin::message::Delivery;
-use herald_broker::lapin::options::{BasicAckOptions, BasicNackOptions};
 use herald_broker::session::ConsumingSession;
 use herald_broker::{BrokerConfig, DeliveryHeaders, Publisher};
 use herald_contract::payload::build_payload;
@@ -128,8 +128,8 @@ impl Fanout {
         self.ready.set(true);
         self.metrics.broker_connected.set(1);
         let ended = consuming
-            .run(shutdown, self.settings.drain_timeout, |delivery| {
-                handle(session.clone(), delivery)
+            .run(shutdown, self.settings.drain_timeout, |delivery, acks| {
+                handle(session.clone(), delivery, acks)
             })
             .await;
         self.ready.set(false);
@@ -138,7 +138,7 @@ impl Fanout {
     }
 }
 
-async fn handle(session: Arc<Session>, delivery: Delivery) {
+async fn handle(session: Arc<Session>, delivery: Delivery, acks: Acks) {
     let table = delivery.properties.headers().clone().unwrap_or_default();
     let incoming = TraceHeaders::new(
         get_str(&table, headers::TRACEPARENT).map(str::to_owned),
@@ -153,10 +153,12 @@ async fn handle(session: Arc<Session>, delivery: Delivery) {
         deliveries = tracing::field::Empty,
     );
     continue_trace(&span, &incoming);
-    process(session, delivery, incoming).instrument(span).await;
+    process(session, delivery, acks, incoming)
+        .instrument(span)
+        .await;
 }
 
-async fn process(session: Arc<Session>, delivery: Delivery, incoming: TraceHeaders) {
+async fn process(session: Arc<Session>, delivery: Delivery, acks: Acks, incoming: TraceHeaders) {
     let started = Instant::now();
     let properties = &delivery.properties;
     let envelope = EventEnvelope {
@@ -169,22 +171,13 @@ async fn process(session: Arc<Session>, delivery: Delivery, incoming: TraceHeade
         Err(reason) => reject(&session, &delivery, &reason).await,
     };
     let outcome = match outcome {
-        Ok(outcome) => match delivery.acker.ack(BasicAckOptions::default()).await {
-            Ok(_) => outcome,
-            Err(error) => {
-                tracing::debug!(%error, "could not acknowledge an event; it will be redelivered");
-                "returned"
-            }
-        },
+        Ok(outcome) => {
+            acks.ack(delivery.delivery_tag);
+            outcome
+        }
         Err(error) => {
             tracing::warn!(error = %error, "event returned to the queue");
-            let _ = delivery
-                .acker
-                .nack(BasicNackOptions {
-                    multiple: false,
-                    requeue: true,
-                })
-                .await;
+            acks.requeue(delivery.delivery_tag);
             session.broken.cancel();
             "returned"
         }

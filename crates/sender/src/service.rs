@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::Utc;
+use herald_broker::acks::{Acks, Settle};
 use herald_broker::headers::put_str;
+use herald_broker::lapin::BasicProperties;
 use herald_broker::lapin::message::Delivery;
-use herald_broker::lapin::options::{BasicAckOptions, BasicNackOptions};
-use herald_broker::lapin::{Acker, BasicProperties};
 use herald_broker::session::ConsumingSession;
 use herald_broker::{
     BrokerConfig, DeliveryHeaders, FailureFacts, MalformedDelivery, PublishError, Publisher,
@@ -138,8 +138,8 @@ impl Sender {
         self.ready.set(true);
         self.metrics.broker_connected.set(1);
         let ended = consuming
-            .run(shutdown, self.settings.drain_timeout, |delivery| {
-                handle(session.clone(), delivery)
+            .run(shutdown, self.settings.drain_timeout, |delivery, acks| {
+                handle(session.clone(), delivery, acks)
             })
             .await;
         self.ready.set(false);
@@ -164,19 +164,17 @@ impl Drop for InFlight {
     }
 }
 
-async fn handle(session: Arc<Session>, delivery: Delivery) {
+async fn handle(session: Arc<Session>, delivery: Delivery, acks: Acks) {
     let _in_flight = InFlight::start(&session.metrics.in_flight);
+    let settle = acks.of(delivery.delivery_tag);
     let Delivery {
-        data,
-        properties,
-        acker,
-        ..
+        data, properties, ..
     } = delivery;
     let delivery = match DeliveryHeaders::parse(&properties) {
         Ok(headers) => headers,
         Err(malformed) => {
             let moved = reject_malformed(&session, &data, &properties, &malformed).await;
-            return settle(&session, &acker, moved.map(|()| "malformed")).await;
+            return finish(&session, settle, moved.map(|()| "malformed"));
         }
     };
     let span = tracing::info_span!(
@@ -189,7 +187,7 @@ async fn handle(session: Arc<Session>, delivery: Delivery) {
     );
     let incoming = TraceHeaders::new(delivery.traceparent.clone(), delivery.tracestate.clone());
     continue_trace(&span, &incoming);
-    attempt_delivery(session, delivery, data, properties, acker, incoming)
+    attempt_delivery(session, delivery, data, properties, settle, incoming)
         .instrument(span)
         .await;
 }
@@ -200,7 +198,7 @@ async fn attempt_delivery(
     delivery: DeliveryHeaders,
     data: Vec<u8>,
     properties: BasicProperties,
-    acker: Acker,
+    settle: Settle,
     incoming: TraceHeaders,
 ) {
     // A webhook whose deliveries do not free a slot within the wait is slow or hanging: this
@@ -218,7 +216,7 @@ async fn attempt_delivery(
         if deferred.is_ok() {
             session.metrics.deferred.inc();
         }
-        return settle(&session, &acker, deferred.map(|()| "deferred")).await;
+        return finish(&session, settle, deferred.map(|()| "deferred"));
     };
     let Some(target) = current_target(&session, &delivery).await else {
         // Stopping while the database is away: the delivery goes back to the queue unspent.
@@ -233,7 +231,7 @@ async fn attempt_delivery(
                 .dropped
                 .get_or_create(&DropLabels { reason: dropped })
                 .inc();
-            return settle(&session, &acker, Ok("dropped")).await;
+            return finish(&session, settle, Ok("dropped"));
         }
     };
     let body = Bytes::from(data);
@@ -349,7 +347,7 @@ async fn attempt_delivery(
             published.map(|()| "failed")
         }
     };
-    settle(&session, &acker, moved).await;
+    finish(&session, settle, moved);
 }
 
 /// The webhook's definition, resolved for this attempt.
@@ -425,21 +423,12 @@ fn observe(
 
 /// Acknowledges a handled delivery, or returns it to the queue (and restarts the session)
 /// when what it led to could not be published.
-async fn settle(session: &Session, acker: &Acker, moved: Result<&'static str, PublishError>) {
+fn finish(session: &Session, settle: Settle, moved: Result<&'static str, PublishError>) {
     match moved {
-        Ok(_) => {
-            if let Err(error) = acker.ack(BasicAckOptions::default()).await {
-                tracing::debug!(%error, "could not acknowledge a delivery; it will be redelivered");
-            }
-        }
+        Ok(_) => settle.ack(),
         Err(error) => {
             tracing::warn!(%error, "delivery returned to the queue");
-            let _ = acker
-                .nack(BasicNackOptions {
-                    multiple: false,
-                    requeue: true,
-                })
-                .await;
+            settle.requeue();
             session.broken.cancel();
         }
     }
