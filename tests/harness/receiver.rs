@@ -178,7 +178,7 @@ async fn record(
         )
             .into_response(),
         Behaviour::Delay(delay) => {
-            // Hanging is the behaviour under test here.
+            // Hanging is the behaviour under test here (not a wait for a condition: no deadline).
             tokio::time::sleep(delay).await;
             (StatusCode::OK, "late").into_response()
         }
