@@ -178,8 +178,8 @@ async fn record(
         )
             .into_response(),
         Behaviour::Delay(delay) => {
-            // Hanging is the behaviour under test here (not a wait for a condition: no deadline).
-            tokio::time::sleep(delay).await;
+            // Hanging is the behaviour under test here, not a wait for a condition.
+            tokio::time::sleep(delay).await; // the scripted hang has no deadline to poll
             (StatusCode::OK, "late").into_response()
         }
     }
