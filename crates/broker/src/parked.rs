@@ -103,6 +103,47 @@ enum Verdict {
     Take,
 }
 
+/// Picks the first `limit` messages that `matches` accepts; counts them, and takes them
+/// unless it is a dry run.
+struct Selection<M> {
+    matches: M,
+    limit: Option<u64>,
+    dry_run: bool,
+    matched: u64,
+}
+
+impl<M: FnMut(&BasicProperties, &[u8]) -> bool> Selection<M> {
+    fn new(matches: M, limit: Option<u64>, dry_run: bool) -> Self {
+        Self {
+            matches,
+            limit,
+            dry_run,
+            matched: 0,
+        }
+    }
+
+    fn judge(&mut self, properties: &BasicProperties, body: &[u8]) -> Verdict {
+        let wanted =
+            self.limit.is_none_or(|limit| self.matched < limit) && (self.matches)(properties, body);
+        if !wanted {
+            return Verdict::Keep;
+        }
+        self.matched += 1;
+        if self.dry_run {
+            Verdict::Keep
+        } else {
+            Verdict::Take
+        }
+    }
+}
+
+/// Whether a failed-queue message is a delivery `filter` matches.
+fn failed_matching(filter: &Filter) -> impl FnMut(&BasicProperties, &[u8]) -> bool + '_ {
+    |properties, body| {
+        FailedDelivery::read(properties, body).is_some_and(|f| filter.matches(&f.delivery))
+    }
+}
+
 impl ParkedQueues {
     pub async fn open(connection: &Connection, topology: Topology) -> Result<Self, ParkedError> {
         Ok(Self {
@@ -144,25 +185,17 @@ impl ParkedQueues {
         mut progress: impl FnMut(u64),
     ) -> Result<Moved, ParkedError> {
         let deliveries = self.topology.deliveries_queue();
-        let mut matched = 0u64;
+        let mut selection = Selection::new(failed_matching(filter), limit, dry_run);
         let publisher = &self.publisher;
         let moved = self
             .sweep(
                 &self.topology.failed_queue(),
                 |properties, body| {
-                    let wanted = limit.is_none_or(|limit| matched < limit)
-                        && FailedDelivery::read(properties, body)
-                            .is_some_and(|f| filter.matches(&f.delivery));
-                    if wanted && !dry_run {
-                        matched += 1;
-                        progress(matched);
-                        Verdict::Take
-                    } else {
-                        if wanted {
-                            matched += 1;
-                        }
-                        Verdict::Keep
+                    let verdict = selection.judge(properties, body);
+                    if matches!(verdict, Verdict::Take) {
+                        progress(selection.matched);
                     }
+                    verdict
                 },
                 |properties, body| {
                     let deliveries = deliveries.clone();
@@ -179,7 +212,7 @@ impl ParkedQueues {
             )
             .await?;
         Ok(Moved {
-            matched,
+            matched: selection.matched,
             kept: moved.kept,
         })
     }
@@ -191,28 +224,16 @@ impl ParkedQueues {
         limit: Option<u64>,
         dry_run: bool,
     ) -> Result<Moved, ParkedError> {
-        let mut matched = 0u64;
+        let mut selection = Selection::new(failed_matching(filter), limit, dry_run);
         let moved = self
             .sweep(
                 &self.topology.failed_queue(),
-                |properties, body| {
-                    let wanted = limit.is_none_or(|limit| matched < limit)
-                        && FailedDelivery::read(properties, body)
-                            .is_some_and(|f| filter.matches(&f.delivery));
-                    if wanted {
-                        matched += 1;
-                    }
-                    if wanted && !dry_run {
-                        Verdict::Take
-                    } else {
-                        Verdict::Keep
-                    }
-                },
+                |properties, body| selection.judge(properties, body),
                 |_, _| async { Ok(()) },
             )
             .await?;
         Ok(Moved {
-            matched,
+            matched: selection.matched,
             kept: moved.kept,
         })
     }
@@ -245,26 +266,16 @@ impl ParkedQueues {
         limit: Option<u64>,
         dry_run: bool,
     ) -> Result<Moved, ParkedError> {
-        let mut matched = 0u64;
+        let mut selection = Selection::new(|_: &BasicProperties, _: &[u8]| true, limit, dry_run);
         let moved = self
             .sweep(
                 &self.topology.rejected_queue(),
-                |_, _| {
-                    let wanted = limit.is_none_or(|limit| matched < limit);
-                    if wanted {
-                        matched += 1;
-                    }
-                    if wanted && !dry_run {
-                        Verdict::Take
-                    } else {
-                        Verdict::Keep
-                    }
-                },
+                |properties, body| selection.judge(properties, body),
                 |_, _| async { Ok(()) },
             )
             .await?;
         Ok(Moved {
-            matched,
+            matched: selection.matched,
             kept: moved.kept,
         })
     }
@@ -389,6 +400,27 @@ mod tests {
             }
             .matches(&parked)
         );
+    }
+
+    #[test]
+    fn a_selection_takes_the_first_matching_messages_up_to_the_limit() {
+        let even = |properties: &BasicProperties, _: &[u8]| {
+            properties.priority().is_some_and(|p| p % 2 == 0)
+        };
+        let message = |n: u8| BasicProperties::default().with_priority(n);
+        let mut selection = Selection::new(even, Some(2), false);
+        let verdicts: Vec<bool> = (0..8)
+            .map(|n| matches!(selection.judge(&message(n), b""), Verdict::Take))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [true, false, true, false, false, false, false, false]
+        );
+        assert_eq!(selection.matched, 2);
+
+        let mut dry = Selection::new(even, None, true);
+        assert!((0..8).all(|n| matches!(dry.judge(&message(n), b""), Verdict::Keep)));
+        assert_eq!(dry.matched, 4);
     }
 
     #[test]
