@@ -65,10 +65,10 @@ pub async fn amqp(amqp_url: &str, messages: usize, body_bytes: usize) -> anyhow:
     let publish = async {
         let mut in_flight = FuturesUnordered::new();
         for _ in 0..messages {
-            if in_flight.len() >= 1024 {
-                if let Some(result) = in_flight.next().await {
-                    result?;
-                }
+            if in_flight.len() >= 1024
+                && let Some(result) = in_flight.next().await
+            {
+                result?;
             }
             in_flight.push(publisher.publish_to_queue(queue, &body, BasicProperties::default()));
         }
@@ -106,11 +106,11 @@ pub async fn http(
     let mut in_flight = FuturesUnordered::new();
     let mut failures = 0;
     for n in 0..requests {
-        if in_flight.len() >= concurrency {
-            if let Some(delivered) = in_flight.next().await {
-                let delivered: bool = delivered;
-                failures += usize::from(!delivered);
-            }
+        if in_flight.len() >= concurrency
+            && let Some(delivered) = in_flight.next().await
+        {
+            let delivered: bool = delivered;
+            failures += usize::from(!delivered);
         }
         let (client, url, body, secret) = (&client, &url, body.clone(), &secret);
         in_flight.push(async move {

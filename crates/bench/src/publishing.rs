@@ -48,10 +48,10 @@ pub async fn burst(
     let started = Instant::now();
     let mut in_flight = FuturesUnordered::new();
     for n in 0..count {
-        if in_flight.len() >= window {
-            if let Some(result) = in_flight.next().await {
-                result?;
-            }
+        if in_flight.len() >= window
+            && let Some(result) = in_flight.next().await
+        {
+            result?;
         }
         let body = event_body(clock, n);
         in_flight.push(async move {

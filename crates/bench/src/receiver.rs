@@ -162,10 +162,10 @@ impl Receiver {
         let _ = request.into_body().collect().await;
         let now = self.clock.nanos();
         let record = self.current();
-        if let Some(sent) = sent {
-            if let Ok(mut latencies) = record.latencies.lock() {
-                latencies.push(now.saturating_sub(sent));
-            }
+        if let Some(sent) = sent
+            && let Ok(mut latencies) = record.latencies.lock()
+        {
+            latencies.push(now.saturating_sub(sent));
         }
         record.received.fetch_add(1, Ordering::Relaxed);
         record.last.fetch_max(now, Ordering::Relaxed);
