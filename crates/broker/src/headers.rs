@@ -45,13 +45,6 @@ pub fn put_opt_str(table: &mut FieldTable, name: &str, value: Option<&str>) {
     }
 }
 
-/// Removes a header.
-pub fn remove(table: &mut FieldTable, name: &str) {
-    let mut map = table.inner().clone();
-    map.remove(name);
-    *table = FieldTable::from(map);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,8 +59,6 @@ mod tests {
         assert_eq!(get_int(&table, "x-count"), Some(6));
         assert_eq!(get_str(&table, "x-absent"), None);
         assert_eq!(get_int(&table, "x-name"), None);
-        remove(&mut table, "x-name");
-        assert_eq!(get_str(&table, "x-name"), None);
     }
 
     #[test]

@@ -33,10 +33,6 @@ impl Topology {
         &self.events_exchange
     }
 
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     /// Events waiting for fanout.
     pub fn fanout_queue(&self) -> String {
         format!("{}.fanout", self.prefix)
