@@ -7,6 +7,8 @@
 use std::net::IpAddr;
 
 use herald_contract::EventType;
+use herald_contract::signing;
+use herald_contract::topology::headers;
 use herald_sender::ClientSettings;
 use herald_sender::policy::is_public;
 use herald_store::{AuthHeader, NewWebhook, WebhookPatch};
@@ -35,11 +37,11 @@ const RESERVED_HEADERS: &[&str] = &[
     "trailer",
     "expect",
     "user-agent",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "traceparent",
-    "tracestate",
+    signing::ID_HEADER,
+    signing::TIMESTAMP_HEADER,
+    signing::SIGNATURE_HEADER,
+    headers::TRACEPARENT,
+    headers::TRACESTATE,
 ];
 
 /// The body of `POST /v1/tenants/{tenantId}/webhooks` (what [`new_webhook`] accepts).

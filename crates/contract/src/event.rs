@@ -78,6 +78,9 @@ impl RejectReason {
     }
 }
 
+/// The largest event fanout accepts unless `MAX_EVENT_BYTES` says otherwise.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 262_144;
+
 /// The longest `entityId` accepted.
 pub const MAX_ENTITY_ID_LEN: usize = 1024;
 
@@ -218,7 +221,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    const MAX: usize = 262_144;
+    const MAX: usize = DEFAULT_MAX_EVENT_BYTES;
 
     fn received_at() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5)

@@ -11,6 +11,13 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+/// The HTTP header carrying the message id (the event id).
+pub const ID_HEADER: &str = "webhook-id";
+/// The HTTP header carrying the Unix time of the attempt.
+pub const TIMESTAMP_HEADER: &str = "webhook-timestamp";
+/// The HTTP header carrying the signatures.
+pub const SIGNATURE_HEADER: &str = "webhook-signature";
+
 /// A webhook's signing secret. `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningSecret(Vec<u8>);

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use herald_contract::event::DEFAULT_MAX_EVENT_BYTES;
 use herald_runtime::args::{BrokerArgs, DatabaseArgs, LifecycleArgs};
 use herald_runtime::telemetry::TelemetryArgs;
 
@@ -31,7 +32,7 @@ pub struct FanoutConfig {
 #[derive(Debug, Clone, clap::Args)]
 pub struct FanoutArgs {
     /// Events larger than this many bytes are rejected.
-    #[arg(long, env = "MAX_EVENT_BYTES", default_value_t = 262_144)]
+    #[arg(long, env = "MAX_EVENT_BYTES", default_value_t = DEFAULT_MAX_EVENT_BYTES)]
     pub max_event_bytes: usize,
     /// Events fanout holds unacknowledged at once.
     #[arg(long, env = "FANOUT_PREFETCH", default_value_t = 256)]

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use herald_contract::topology::headers;
 use opentelemetry::global;
 use opentelemetry::trace::TraceContextExt;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -32,9 +33,9 @@ pub fn continue_trace(span: &tracing::Span, incoming: &TraceHeaders) {
     let Some(traceparent) = &incoming.traceparent else {
         return;
     };
-    let mut carrier = HashMap::from([("traceparent".to_owned(), traceparent.clone())]);
+    let mut carrier = HashMap::from([(headers::TRACEPARENT.to_owned(), traceparent.clone())]);
     if let Some(tracestate) = &incoming.tracestate {
-        carrier.insert("tracestate".to_owned(), tracestate.clone());
+        carrier.insert(headers::TRACESTATE.to_owned(), tracestate.clone());
     }
     let parent = global::get_text_map_propagator(|propagator| propagator.extract(&carrier));
     if parent.span().span_context().is_valid() {
@@ -53,10 +54,10 @@ pub fn outgoing(span: &tracing::Span, incoming: &TraceHeaders) -> TraceHeaders {
     global::get_text_map_propagator(|propagator| propagator.inject_context(&context, &mut carrier));
     TraceHeaders {
         traceparent: carrier
-            .remove("traceparent")
+            .remove(headers::TRACEPARENT)
             .or_else(|| incoming.traceparent.clone()),
         tracestate: carrier
-            .remove("tracestate")
+            .remove(headers::TRACESTATE)
             .filter(|s| !s.is_empty())
             .or_else(|| incoming.tracestate.clone()),
     }

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chrono::Utc;
 use herald_contract::SigningSecret;
-use herald_contract::signing::signature_header;
+use herald_contract::signing::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_header};
+use herald_contract::topology::headers as topology_headers;
 use herald_store::AuthHeader;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -199,10 +200,10 @@ pub fn attempt_headers(request: &AttemptRequest<'_>, timestamp: i64) -> Result<H
         HeaderValue::from_str(value).map_err(|_| format!("invalid header value `{value}`"))
     };
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert("webhook-id", text(request.message_id)?);
-    headers.insert("webhook-timestamp", HeaderValue::from(timestamp));
+    headers.insert(ID_HEADER, text(request.message_id)?);
+    headers.insert(TIMESTAMP_HEADER, HeaderValue::from(timestamp));
     headers.insert(
-        "webhook-signature",
+        SIGNATURE_HEADER,
         text(&signature_header(
             request.secrets.iter().copied(),
             request.message_id,
@@ -211,10 +212,10 @@ pub fn attempt_headers(request: &AttemptRequest<'_>, timestamp: i64) -> Result<H
         ))?,
     );
     if let Some(traceparent) = request.traceparent {
-        headers.insert("traceparent", text(traceparent)?);
+        headers.insert(topology_headers::TRACEPARENT, text(traceparent)?);
     }
     if let Some(tracestate) = request.tracestate {
-        headers.insert("tracestate", text(tracestate)?);
+        headers.insert(topology_headers::TRACESTATE, text(tracestate)?);
     }
     Ok(headers)
 }

@@ -8,12 +8,9 @@ use serde_json::{Value, json};
 
 use super::publisher::{PublishError, Publisher};
 use crate::catalog::EventType;
-use crate::event::{DomainEvent, EventEnvelope, RejectReason};
+use crate::event::{DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventEnvelope, RejectReason};
 use crate::ids::TenantId;
 use crate::topology::{Topology, headers};
-
-/// The largest event fanout accepts by default (`MAX_EVENT_BYTES`).
-pub const DEFAULT_MAX_EVENT_BYTES: usize = 262_144;
 
 /// A domain event to publish.
 #[derive(Debug, Clone)]

@@ -8,5 +8,5 @@
 mod events;
 mod publisher;
 
-pub use events::{DEFAULT_MAX_EVENT_BYTES, EventPublisher, OutgoingEvent, PublishEventError};
+pub use events::{EventPublisher, OutgoingEvent, PublishEventError};
 pub use publisher::{CONFIRM_TIMEOUT, PublishError, Publisher};

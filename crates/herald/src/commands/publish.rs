@@ -6,12 +6,10 @@ use anyhow::Context;
 use chrono::Utc;
 use herald_broker::connect;
 use herald_contract::amqp::EventPublisher;
+use herald_contract::event::DEFAULT_MAX_EVENT_BYTES;
 use herald_contract::{DomainEvent, EventEnvelope};
 use herald_runtime::args::BrokerArgs;
 use serde_json::{Value, json};
-
-/// The size limit applied when validating (fanout's default `MAX_EVENT_BYTES`).
-const MAX_EVENT_BYTES: usize = 262_144;
 
 #[derive(Debug, clap::Args)]
 pub struct PublishArgs {
@@ -67,19 +65,20 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
         timestamp: None,
         received_at: Utc::now(),
     };
-    let (routing_key, event_id) = match DomainEvent::parse(&body, &envelope, MAX_EVENT_BYTES) {
-        Ok(event) => (
-            event.event_type.as_str().to_owned(),
-            event.event_id.to_string(),
-        ),
-        Err(reason) if args.no_validate => {
-            eprintln!("warning: fanout will reject this event: {reason}");
-            ("unknown".to_owned(), String::new())
-        }
-        Err(reason) => anyhow::bail!(
-            "fanout would reject this event: {reason} (use --no-validate to publish it anyway)"
-        ),
-    };
+    let (routing_key, event_id) =
+        match DomainEvent::parse(&body, &envelope, DEFAULT_MAX_EVENT_BYTES) {
+            Ok(event) => (
+                event.event_type.as_str().to_owned(),
+                event.event_id.to_string(),
+            ),
+            Err(reason) if args.no_validate => {
+                eprintln!("warning: fanout will reject this event: {reason}");
+                ("unknown".to_owned(), String::new())
+            }
+            Err(reason) => anyhow::bail!(
+                "fanout would reject this event: {reason} (use --no-validate to publish it anyway)"
+            ),
+        };
 
     let broker = args.broker.config();
     let exchange = broker.topology.events_exchange();
