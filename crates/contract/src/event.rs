@@ -63,6 +63,18 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// Every label [`RejectReason::label`] gives.
+    pub const LABELS: [&'static str; 8] = [
+        "too_large",
+        "not_json",
+        "not_an_object",
+        "missing_field",
+        "wrong_type",
+        "invalid_field",
+        "unknown_event_type",
+        "invalid_timestamp",
+    ];
+
     /// A short, stable label for metrics (`not_json`, `missing_field`, ...).
     pub fn label(&self) -> &'static str {
         match self {
@@ -353,6 +365,7 @@ mod tests {
         for (body, label) in cases {
             let reason = parse(body).expect_err(body);
             assert_eq!(reason.label(), *label, "{body}: {reason}");
+            assert!(RejectReason::LABELS.contains(label));
             assert!(reason.to_string().ends_with('.'), "{reason}");
         }
     }

@@ -1,11 +1,25 @@
 //! Fanout's metrics.
 
+use herald_contract::RejectReason;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+/// What became of a consumed event.
+pub mod outcome {
+    /// Delivery messages were published for it.
+    pub const FANNED_OUT: &str = "fanned_out";
+    /// No webhook subscribes to it.
+    pub const UNMATCHED: &str = "unmatched";
+    /// It went to the rejected queue.
+    pub const REJECTED: &str = "rejected";
+    /// It went back to the queue after a failure.
+    pub const RETURNED: &str = "returned";
+    pub const ALL: [&str; 4] = [FANNED_OUT, UNMATCHED, REJECTED, RETURNED];
+}
 
 /// Labels of consumed events.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -73,19 +87,10 @@ impl FanoutMetrics {
             metrics.fanout_seconds.clone(),
         );
         // Every known series starts at zero, so that rates and dashboards work from the start.
-        for outcome in ["fanned_out", "unmatched", "rejected", "returned"] {
+        for outcome in outcome::ALL {
             let _ = metrics.events.get_or_create(&OutcomeLabels { outcome });
         }
-        for reason in [
-            "too_large",
-            "not_json",
-            "not_an_object",
-            "missing_field",
-            "wrong_type",
-            "invalid_field",
-            "unknown_event_type",
-            "invalid_timestamp",
-        ] {
+        for reason in RejectReason::LABELS {
             let _ = metrics.rejected.get_or_create(&ReasonLabels { reason });
         }
         metrics

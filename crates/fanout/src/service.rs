@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::metrics::{FanoutMetrics, OutcomeLabels, ReasonLabels};
+use crate::metrics::{FanoutMetrics, OutcomeLabels, ReasonLabels, outcome};
 use crate::registry::{self, SharedIndex};
 
 /// Tuning of the fanout consumer.
@@ -179,7 +179,7 @@ async fn process(session: Arc<Session>, delivery: Delivery, acks: Acks, incoming
             tracing::warn!(error = %error, "event returned to the queue");
             acks.requeue(delivery.delivery_tag);
             session.broken.cancel();
-            "returned"
+            outcome::RETURNED
         }
     };
     session
@@ -209,7 +209,7 @@ async fn fan_out(
     };
     if webhooks.is_empty() {
         tracing::debug!(event_id = %event.event_id, tenant_id = %event.tenant_id, "no webhook subscribed");
-        return Ok("unmatched");
+        return Ok(outcome::UNMATCHED);
     }
     span.record("deliveries", webhooks.len());
     let TraceHeaders {
@@ -246,7 +246,7 @@ async fn fan_out(
         )));
     }
     tracing::debug!(event_id = %event.event_id, tenant_id = %event.tenant_id, deliveries = webhooks.len(), "event fanned out");
-    Ok("fanned_out")
+    Ok(outcome::FANNED_OUT)
 }
 
 /// Moves an event that cannot be accepted to the rejected queue, with its reason.
@@ -283,5 +283,5 @@ async fn reject(
             reason: reason.label(),
         })
         .inc();
-    Ok("rejected")
+    Ok(outcome::REJECTED)
 }

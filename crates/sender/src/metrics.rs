@@ -1,5 +1,6 @@
 //! The sender's metrics.
 
+use herald_store::AttemptResult;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -21,6 +22,15 @@ pub struct AttemptLabels {
 pub struct StageLabels {
     /// The stage's delay, as in its queue name (`15s`).
     pub stage: String,
+}
+
+/// Why a delivery was dropped without an attempt.
+pub mod drop_reason {
+    pub const WEBHOOK_DELETED: &str = "webhook_deleted";
+    pub const WEBHOOK_DISABLED: &str = "webhook_disabled";
+    /// Not a Herald delivery: moved to the rejected queue.
+    pub const MALFORMED: &str = "malformed";
+    pub const ALL: [&str; 3] = [WEBHOOK_DELETED, WEBHOOK_DISABLED, MALFORMED];
 }
 
 /// Labels of a delivery dropped without an attempt.
@@ -105,18 +115,18 @@ impl SenderMetrics {
         );
         // Every known series starts at zero, so that rates and dashboards work from the start.
         let _ = metrics.attempts.get_or_create(&AttemptLabels {
-            result: "delivered",
-            status_class: "2xx",
+            result: AttemptResult::Delivered.as_str(),
+            status_class: status_class(Some(200)),
         });
-        for result in ["will-retry", "failed"] {
-            for status_class in ["3xx", "4xx", "5xx", "none"] {
+        for result in [AttemptResult::WillRetry, AttemptResult::Failed] {
+            for status_class in [Some(300), Some(400), Some(500), None].map(status_class) {
                 let _ = metrics.attempts.get_or_create(&AttemptLabels {
-                    result,
+                    result: result.as_str(),
                     status_class,
                 });
             }
         }
-        for reason in ["webhook_deleted", "webhook_disabled", "malformed"] {
+        for reason in drop_reason::ALL {
             let _ = metrics.dropped.get_or_create(&DropLabels { reason });
         }
         metrics

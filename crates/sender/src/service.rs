@@ -30,7 +30,9 @@ use tracing::Instrument;
 
 use crate::client::{AttemptOutcome, AttemptRequest, DeliveryClient};
 use crate::limiter::InFlightLimiter;
-use crate::metrics::{AttemptLabels, DropLabels, SenderMetrics, StageLabels, status_class};
+use crate::metrics::{
+    AttemptLabels, DropLabels, SenderMetrics, StageLabels, drop_reason, status_class,
+};
 use crate::targets::TargetCache;
 
 /// Tuning of the sender consumer.
@@ -174,7 +176,7 @@ async fn handle(session: Arc<Session>, delivery: Delivery, acks: Acks) {
         Ok(headers) => headers,
         Err(malformed) => {
             let moved = reject_malformed(&session, &data, &properties, &malformed).await;
-            return finish(&session, settle, moved.map(|()| "malformed"));
+            return finish(&session, settle, moved);
         }
     };
     let span = tracing::info_span!(
@@ -216,7 +218,7 @@ async fn attempt_delivery(
         if deferred.is_ok() {
             session.metrics.deferred.inc();
         }
-        return finish(&session, settle, deferred.map(|()| "deferred"));
+        return finish(&session, settle, deferred);
     };
     let Some(target) = current_target(&session, &delivery).await else {
         // Stopping while the database is away: the delivery goes back to the queue unspent.
@@ -231,7 +233,7 @@ async fn attempt_delivery(
                 .dropped
                 .get_or_create(&DropLabels { reason: dropped })
                 .inc();
-            return finish(&session, settle, Ok("dropped"));
+            return finish(&session, settle, Ok(()));
         }
     };
     let body = Bytes::from(data);
@@ -305,7 +307,7 @@ async fn attempt_delivery(
         ..delivery.clone()
     };
     let moved = match next {
-        None => Ok("delivered"),
+        None => Ok(()),
         Some(NextStep::Retry { delay }) => {
             let stage = stage_label(delay);
             let published = session
@@ -323,7 +325,7 @@ async fn attempt_delivery(
                     .get_or_create(&StageLabels { stage })
                     .inc();
             }
-            published.map(|()| "retry scheduled")
+            published
         }
         Some(NextStep::GiveUp) => {
             let published = session
@@ -344,7 +346,7 @@ async fn attempt_delivery(
                     "delivery failed every attempt; parked in the failed queue"
                 );
             }
-            published.map(|()| "failed")
+            published
         }
     };
     finish(&session, settle, moved);
@@ -367,11 +369,11 @@ async fn current_target(
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         match session.targets.get(&delivery.webhook_id).await {
-            Ok(None) => return Some(Err("webhook_deleted")),
+            Ok(None) => return Some(Err(drop_reason::WEBHOOK_DELETED)),
             Ok(Some(target)) if target.tenant_id != delivery.tenant_id => {
-                return Some(Err("webhook_deleted"));
+                return Some(Err(drop_reason::WEBHOOK_DELETED));
             }
-            Ok(Some(target)) if !target.enabled => return Some(Err("webhook_disabled")),
+            Ok(Some(target)) if !target.enabled => return Some(Err(drop_reason::WEBHOOK_DISABLED)),
             Ok(Some(target)) => return Some(Ok(Target::Usable(target))),
             Err(error) if error.is_transient() => {
                 let delay = backoff.next_delay();
@@ -423,9 +425,9 @@ fn observe(
 
 /// Acknowledges a handled delivery, or returns it to the queue (and restarts the session)
 /// when what it led to could not be published.
-fn finish(session: &Session, settle: Settle, moved: Result<&'static str, PublishError>) {
+fn finish(session: &Session, settle: Settle, moved: Result<(), PublishError>) {
     match moved {
-        Ok(_) => settle.ack(),
+        Ok(()) => settle.ack(),
         Err(error) => {
             tracing::warn!(%error, "delivery returned to the queue");
             settle.requeue();
@@ -446,14 +448,14 @@ async fn reject_malformed(
         .metrics
         .dropped
         .get_or_create(&DropLabels {
-            reason: "malformed",
+            reason: drop_reason::MALFORMED,
         })
         .inc();
     let mut table = properties.headers().clone().unwrap_or_default();
     put_str(
         &mut table,
         headers::REJECT_REASON,
-        &format!("{}: {malformed}.", "Not a Herald delivery"),
+        &format!("Not a Herald delivery: {malformed}."),
     );
     let properties = BasicProperties::default()
         .with_content_type("application/octet-stream".into())
