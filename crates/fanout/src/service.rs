@@ -139,11 +139,13 @@ impl Fanout {
 }
 
 async fn handle(session: Arc<Session>, delivery: Delivery, acks: Acks) {
-    let table = delivery.properties.headers().clone().unwrap_or_default();
-    let incoming = TraceHeaders::new(
-        get_str(&table, headers::TRACEPARENT).map(str::to_owned),
-        get_str(&table, headers::TRACESTATE).map(str::to_owned),
-    );
+    let table = delivery.properties.headers().as_ref();
+    let header = |name| {
+        table
+            .and_then(|table| get_str(table, name))
+            .map(str::to_owned)
+    };
+    let incoming = TraceHeaders::new(header(headers::TRACEPARENT), header(headers::TRACESTATE));
     let span = tracing::info_span!(
         "fanout event",
         otel.kind = "consumer",

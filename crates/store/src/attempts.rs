@@ -316,8 +316,13 @@ impl AttemptRecorder {
 
 async fn write_batches(log: AttemptLog, mut pending: mpsc::Receiver<Pending>, max_batch: usize) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+    let mut attempts: Vec<NewAttempt> = Vec::with_capacity(max_batch);
+    let mut callers = Vec::with_capacity(max_batch);
     while pending.recv_many(&mut batch, max_batch).await > 0 {
-        let attempts: Vec<NewAttempt> = batch.iter().map(|p| p.attempt.clone()).collect();
+        for entry in batch.drain(..) {
+            attempts.push(entry.attempt);
+            callers.push(entry.written);
+        }
         let mut pause = Duration::from_millis(50);
         let outcome = loop {
             match log.insert(&attempts).await {
@@ -333,9 +338,10 @@ async fn write_batches(log: AttemptLog, mut pending: mpsc::Receiver<Pending>, ma
                 }
             }
         };
-        for entry in batch.drain(..) {
+        attempts.clear();
+        for written in callers.drain(..) {
             // The caller may have gone away (shutdown); nothing to tell it then.
-            let _ = entry.written.send(outcome.clone());
+            let _ = written.send(outcome.clone());
         }
     }
 }
