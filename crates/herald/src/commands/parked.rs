@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::Context;
 use herald_api::output::FailedDeliveryOut;
 use herald_broker::connect;
-use herald_broker::parked::{FailedDelivery, Filter, ParkedQueues};
+use herald_broker::parked::{FailedDelivery, Filter, Moved, ParkedError, ParkedQueues};
 use herald_contract::{EventType, TenantId, WebhookId};
 use herald_runtime::args::BrokerArgs;
 use serde_json::json;
@@ -164,16 +164,10 @@ pub async fn failed(args: FailedArgs) -> anyhow::Result<()> {
             yes,
         } => {
             let filter = filter.filter();
-            if !dry_run && !yes {
-                let count = queues.purge_failed(&filter, limit, true).await?.matched;
-                confirm(&format!("Delete {count} failed deliveries for good?"))?;
-            }
-            let moved = queues.purge_failed(&filter, limit, dry_run).await?;
-            let verb = if dry_run { "would delete" } else { "deleted" };
-            eprintln!(
-                "{verb} {} failed deliveries; {} left in place",
-                moved.matched, moved.kept
-            );
+            purge("failed deliveries", dry_run, yes, |dry_run| {
+                queues.purge_failed(&filter, limit, dry_run)
+            })
+            .await?;
         }
     }
     let _ = connection.close(200, "done".into()).await;
@@ -206,19 +200,33 @@ pub async fn rejected(args: RejectedArgs) -> anyhow::Result<()> {
             dry_run,
             yes,
         } => {
-            if !dry_run && !yes {
-                let count = queues.purge_rejected(limit, true).await?.matched;
-                confirm(&format!("Delete {count} rejected messages for good?"))?;
-            }
-            let moved = queues.purge_rejected(limit, dry_run).await?;
-            let verb = if dry_run { "would delete" } else { "deleted" };
-            eprintln!(
-                "{verb} {} rejected messages; {} left in place",
-                moved.matched, moved.kept
-            );
+            purge("rejected messages", dry_run, yes, |dry_run| {
+                queues.purge_rejected(limit, dry_run)
+            })
+            .await?;
         }
     }
     let _ = connection.close(200, "done".into()).await;
+    Ok(())
+}
+
+/// Deletes with `delete` — after counting and asking, unless `yes` or a dry run — and says
+/// what it did with `what`.
+async fn purge<F, Fut>(what: &str, dry_run: bool, yes: bool, delete: F) -> anyhow::Result<()>
+where
+    F: Fn(bool) -> Fut,
+    Fut: std::future::Future<Output = Result<Moved, ParkedError>>,
+{
+    if !dry_run && !yes {
+        let count = delete(true).await?.matched;
+        confirm(&format!("Delete {count} {what} for good?"))?;
+    }
+    let moved = delete(dry_run).await?;
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    eprintln!(
+        "{verb} {} {what}; {} left in place",
+        moved.matched, moved.kept
+    );
     Ok(())
 }
 
