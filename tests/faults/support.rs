@@ -61,44 +61,48 @@ pub(crate) fn publish_paced(
 /// What the receiver got of a stream.
 #[derive(Debug)]
 pub(crate) struct Tally {
+    /// Published events that never reached the receiver.
     pub(crate) lost: usize,
+    /// Requests beyond the first for the same event.
     pub(crate) duplicates: usize,
     pub(crate) elapsed: Duration,
 }
 
-/// Waits until every id in `expected` reached the receiver (panics after `limit`), and
-/// reports the duplicates.
+/// Waits until every id in `expected` reached the receiver, or `limit` passed, and counts
+/// what is missing and what came twice.
 pub(crate) async fn await_every(
     receiver: &Receiver,
     expected: &[String],
     limit: Duration,
 ) -> Tally {
     let started = Instant::now();
-    let counts = receiver
-        .wait_until(
-            &format!("all {} events at the receiver", expected.len()),
-            limit,
-            |all| {
-                let mut counts: HashMap<&str, usize> = HashMap::new();
-                for request in all {
-                    *counts
-                        .entry(request.header("webhook-id").unwrap_or_default())
-                        .or_default() += 1;
-                }
-                expected
-                    .iter()
-                    .all(|id| counts.contains_key(id.as_str()))
-                    .then(|| {
-                        counts
-                            .into_iter()
-                            .map(|(k, v)| (k.to_owned(), v))
-                            .collect::<HashMap<String, usize>>()
-                    })
-            },
-        )
-        .await;
+    let count = |all: &[herald_tests::receiver::Received]| {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for request in all {
+            *counts
+                .entry(request.header("webhook-id").unwrap_or_default().to_owned())
+                .or_default() += 1;
+        }
+        counts
+    };
+    let counts = match receiver
+        .try_wait_until(limit, |all| {
+            let counts = count(all);
+            expected
+                .iter()
+                .all(|id| counts.contains_key(id.as_str()))
+                .then_some(counts)
+        })
+        .await
+    {
+        Some(counts) => counts,
+        None => count(&receiver.all()),
+    };
     Tally {
-        lost: 0,
+        lost: expected
+            .iter()
+            .filter(|id| !counts.contains_key(id.as_str()))
+            .count(),
         duplicates: expected
             .iter()
             .map(|id| counts.get(id).copied().unwrap_or(0).saturating_sub(1))
@@ -107,10 +111,15 @@ pub(crate) async fn await_every(
     }
 }
 
-/// Prints a scenario's outcome for the CI log.
+/// Prints a scenario's outcome for the CI log, then fails the scenario if anything was lost.
 pub(crate) fn report(scenario: &str, published: usize, tally: &Tally) {
     eprintln!(
         "[fault suite] {scenario}: published {published}, lost {}, duplicates {}, drained in {:.1?}",
         tally.lost, tally.duplicates, tally.elapsed
+    );
+    assert_eq!(
+        tally.lost, 0,
+        "{scenario}: {} of {published} events never reached the receiver",
+        tally.lost
     );
 }

@@ -26,6 +26,9 @@ pub enum Behaviour {
     Redirect,
     /// Answers only after this long (longer than the delivery timeout: a hang).
     Delay(Duration),
+    /// This status with these bytes as a `content-encoding: gzip` body: a binary answer
+    /// (NUL bytes, invalid UTF-8) that Herald must store safely.
+    Binary(u16, Vec<u8>),
 }
 
 /// A request the receiver got.
@@ -123,17 +126,32 @@ impl Receiver {
         limit: Duration,
         check: impl Fn(&[Received]) -> Option<T>,
     ) -> T {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let notified = self.shared.arrived.notified();
-            if let Some(value) = check(&self.shared.received.lock().unwrap()) {
-                return value;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+        match self.try_wait_until(limit, check).await {
+            Some(value) => value,
+            None => {
                 let got = self.shared.received.lock().unwrap().len();
                 panic!(
                     "timed out after {limit:?} waiting for {what} (the receiver got {got} request(s))"
                 );
+            }
+        }
+    }
+
+    /// Waits until `check` over every request so far returns `Some`; `None` once `limit`
+    /// has passed without it.
+    pub async fn try_wait_until<T>(
+        &self,
+        limit: Duration,
+        check: impl Fn(&[Received]) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.shared.arrived.notified();
+            if let Some(value) = check(&self.shared.received.lock().unwrap()) {
+                return Some(value);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
             }
         }
     }
@@ -175,6 +193,15 @@ async fn record(
             StatusCode::FOUND,
             [(header::LOCATION, "/elsewhere")],
             "moved",
+        )
+            .into_response(),
+        Behaviour::Binary(status, body) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            [
+                (header::CONTENT_ENCODING, "gzip"),
+                (header::CONTENT_TYPE, "application/octet-stream"),
+            ],
+            body,
         )
             .into_response(),
         Behaviour::Delay(delay) => {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod delivery;
+mod hostile_input;
 mod processes;
 mod rejections;
 mod retries;

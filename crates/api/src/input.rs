@@ -274,7 +274,17 @@ fn description(value: Value) -> Result<Option<String>, ApiError> {
     if value.is_null() {
         return Ok(None);
     }
-    Ok(Some(string("description", value, MAX_DESCRIPTION_CHARS)?))
+    let text = string("description", value, MAX_DESCRIPTION_CHARS)?;
+    if text
+        .chars()
+        .any(|c| c.is_ascii_control() && !matches!(c, '\t' | '\n'))
+    {
+        return Err(ApiError::invalid(
+            "description",
+            "`description` must not contain control characters other than tab and newline",
+        ));
+    }
+    Ok(Some(text))
 }
 
 /// An absolute `https://` (or, where allowed, `http://`) URL with a host, no credentials and
@@ -517,6 +527,15 @@ mod tests {
             ),
             ("enabled", json!("yes")),
             ("description", json!("d".repeat(1001))),
+            ("description", json!("nul\u{0}here")),
+            ("description", json!("bell\u{7}")),
+            ("description", json!("carriage\rreturn")),
+            ("name", json!("nul\u{0}")),
+            ("name", json!("tab\tname")),
+            (
+                "authHeader.value",
+                json!({"name": "X-Key", "value": "nul\u{0}"}),
+            ),
             ("colour", json!("blue")),
         ];
         for (field, value) in cases {
@@ -542,6 +561,18 @@ mod tests {
                 new_webhook("acme".parse().expect("tenant"), body, STRICT).expect_err("malformed");
             assert!(matches!(error, ApiError::Invalid { field: None, .. }));
         }
+    }
+
+    #[test]
+    fn a_description_may_hold_tabs_and_newlines() {
+        let mut body =
+            json!({"name": "n", "url": "https://example.com/", "eventTypes": ["contact-created"]});
+        body["description"] = json!("first line\n\tindented");
+        let webhook = create(body).expect("valid description");
+        assert_eq!(
+            webhook.description.as_deref(),
+            Some("first line\n\tindented")
+        );
     }
 
     #[test]

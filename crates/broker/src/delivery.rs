@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_contract::topology::headers;
+use herald_contract::trace_context::{valid_traceparent, valid_tracestate};
 use herald_contract::{DomainEvent, EventId, EventType, TenantId, WebhookId, format_timestamp};
 use lapin::BasicProperties;
 use lapin::types::{FieldTable, ShortString};
@@ -100,8 +101,13 @@ impl DeliveryHeaders {
                 })?,
             },
             first_attempt_at: timestamp(headers::FIRST_ATTEMPT_AT)?,
-            traceparent: get_str(table, headers::TRACEPARENT).map(str::to_owned),
-            tracestate: get_str(table, headers::TRACESTATE).map(str::to_owned),
+            // Trace context is never a reason to refuse a delivery: what is not W3C is dropped.
+            traceparent: get_str(table, headers::TRACEPARENT)
+                .and_then(valid_traceparent)
+                .map(str::to_owned),
+            tracestate: get_str(table, headers::TRACESTATE)
+                .and_then(valid_tracestate)
+                .map(str::to_owned),
         })
     }
 

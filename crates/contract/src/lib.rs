@@ -11,6 +11,7 @@
 //! - [`signing`]: Standard Webhooks signing secrets and signatures.
 //! - [`ladder`]: the retry ladder and what follows a failed attempt.
 //! - [`topology`]: exchange, queue and header names.
+//! - [`trace_context`]: W3C `traceparent` / `tracestate` from publishers, validated.
 //!
 //! The crate does no I/O: the services own the broker, the database and the network.
 
@@ -23,6 +24,7 @@ pub mod ladder;
 pub mod payload;
 pub mod signing;
 pub mod topology;
+pub mod trace_context;
 
 pub use catalog::{EventType, EventTypeSet};
 pub use event::{DomainEvent, EventEnvelope, RejectReason};

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use herald_contract::topology::headers;
+use herald_contract::trace_context::{valid_traceparent, valid_tracestate};
 use opentelemetry::global;
 use opentelemetry::trace::TraceContextExt;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -20,7 +21,18 @@ pub struct TraceHeaders {
 }
 
 impl TraceHeaders {
+    /// Keeps only values of the W3C format: whatever else a publisher sent is dropped (a
+    /// `tracestate` without a valid `traceparent` too).
     pub fn new(traceparent: Option<String>, tracestate: Option<String>) -> Self {
+        let traceparent = traceparent
+            .as_deref()
+            .and_then(valid_traceparent)
+            .map(str::to_owned);
+        let tracestate = tracestate
+            .as_deref()
+            .filter(|_| traceparent.is_some())
+            .and_then(valid_tracestate)
+            .map(str::to_owned);
         Self {
             traceparent,
             tracestate,
@@ -80,5 +92,16 @@ mod tests {
             outgoing(&span, &TraceHeaders::default()),
             TraceHeaders::default()
         );
+    }
+
+    #[test]
+    fn invalid_trace_context_from_a_publisher_is_dropped() {
+        let headers =
+            TraceHeaders::new(Some("not a traceparent\r\nx: y".into()), Some("k=v".into()));
+        assert_eq!(headers, TraceHeaders::default());
+        let valid = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let headers = TraceHeaders::new(Some(valid.into()), Some("k=v\u{0}".into()));
+        assert_eq!(headers.traceparent.as_deref(), Some(valid));
+        assert_eq!(headers.tracestate, None);
     }
 }

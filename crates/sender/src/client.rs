@@ -17,6 +17,7 @@ use chrono::Utc;
 use herald_contract::SigningSecret;
 use herald_contract::signing::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_header};
 use herald_contract::topology::headers as topology_headers;
+use herald_contract::trace_context::{valid_traceparent, valid_tracestate};
 use herald_store::AuthHeader;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -211,11 +212,14 @@ pub fn attempt_headers(request: &AttemptRequest<'_>, timestamp: i64) -> Result<H
             &request.body,
         ))?,
     );
-    if let Some(traceparent) = request.traceparent {
-        headers.insert(topology_headers::TRACEPARENT, text(traceparent)?);
-    }
-    if let Some(tracestate) = request.tracestate {
-        headers.insert(topology_headers::TRACESTATE, text(tracestate)?);
+    // Trace context only ever goes out in its W3C form, and never fails an attempt.
+    let traceparent = request.traceparent.and_then(valid_traceparent);
+    if let Some(value) = traceparent.and_then(|v| HeaderValue::from_str(v).ok()) {
+        headers.insert(topology_headers::TRACEPARENT, value);
+        let tracestate = request.tracestate.and_then(valid_tracestate);
+        if let Some(value) = tracestate.and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(topology_headers::TRACESTATE, value);
+        }
     }
     Ok(headers)
 }

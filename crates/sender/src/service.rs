@@ -185,7 +185,7 @@ async fn handle(session: Arc<Session>, delivery: Delivery, acks: Acks) {
         webhook_id = %delivery.webhook_id,
         tenant_id = %delivery.tenant_id,
         event_id = %delivery.event_id,
-        attempt = delivery.attempts + 1,
+        attempt = delivery.attempts.saturating_add(1),
     );
     let incoming = TraceHeaders::new(delivery.traceparent.clone(), delivery.tracestate.clone());
     continue_trace(&span, &incoming);
@@ -237,7 +237,7 @@ async fn attempt_delivery(
         }
     };
     let body = Bytes::from(data);
-    let attempt = delivery.attempts + 1;
+    let attempt = delivery.attempts.saturating_add(1);
     let attempted_at = Utc::now();
     let outcome = match &target {
         Target::Usable(target) => {
@@ -415,7 +415,7 @@ fn observe(
         webhook_id = %delivery.webhook_id,
         tenant_id = %delivery.tenant_id,
         event_id = %delivery.event_id,
-        attempt = delivery.attempts + 1,
+        attempt = delivery.attempts.saturating_add(1),
         status = outcome.status,
         error = outcome.error.as_deref(),
         result = result.as_str(),

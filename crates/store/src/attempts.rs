@@ -5,6 +5,7 @@
 //! each caller once its row is committed, so a delivery is acknowledged only after its attempt
 //! is on disk. While the database is unreachable the recorder keeps retrying and callers wait.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::database::Database;
 use crate::error::StoreError;
+use crate::text::storable_text;
 
 /// How an attempt ended for its delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -135,7 +137,7 @@ impl AttemptLog {
         let column = |f: fn(&NewAttempt) -> String| attempts.iter().map(f).collect::<Vec<String>>();
         let webhook_ids = column(|a| a.webhook_id.to_string());
         let tenant_ids = column(|a| a.tenant_id.to_string());
-        let event_ids = column(|a| a.event_id.clone());
+        let event_ids = column(|a| storable_text(&a.event_id).into_owned());
         let event_types = column(|a| a.event_type.as_str().to_owned());
         let results = column(|a| a.result.as_str().to_owned());
         let numbers: Vec<i16> = attempts
@@ -151,11 +153,15 @@ impl AttemptLog {
             .iter()
             .map(|a| a.response_status.and_then(|s| i16::try_from(s).ok()))
             .collect();
-        let errors: Vec<Option<&str>> = attempts.iter().map(|a| a.error.as_deref()).collect();
-        let tests: Vec<bool> = attempts.iter().map(|a| a.test).collect();
-        let excerpts: Vec<Option<&str>> = attempts
+        // Error texts and response excerpts come from the endpoint: make them storable.
+        let errors: Vec<Option<Cow<'_, str>>> = attempts
             .iter()
-            .map(|a| a.response_excerpt.as_deref())
+            .map(|a| a.error.as_deref().map(storable_text))
+            .collect();
+        let tests: Vec<bool> = attempts.iter().map(|a| a.test).collect();
+        let excerpts: Vec<Option<Cow<'_, str>>> = attempts
+            .iter()
+            .map(|a| a.response_excerpt.as_deref().map(storable_text))
             .collect();
 
         let client = self.database.pool().get().await?;
@@ -314,6 +320,21 @@ impl AttemptRecorder {
     }
 }
 
+/// Inserts `attempts`, waiting out a database outage; an error is one waiting cannot cure.
+async fn insert_until_decided(log: &AttemptLog, attempts: &[NewAttempt]) -> Result<(), StoreError> {
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match log.insert(attempts).await {
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, held = attempts.len(), retry_in = ?pause, "cannot record attempts yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            decided => return decided,
+        }
+    }
+}
+
 async fn write_batches(log: AttemptLog, mut pending: mpsc::Receiver<Pending>, max_batch: usize) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
     let mut attempts: Vec<NewAttempt> = Vec::with_capacity(max_batch);
@@ -323,25 +344,30 @@ async fn write_batches(log: AttemptLog, mut pending: mpsc::Receiver<Pending>, ma
             attempts.push(entry.attempt);
             callers.push(entry.written);
         }
-        let mut pause = Duration::from_millis(50);
-        let outcome = loop {
-            match log.insert(&attempts).await {
-                Ok(()) => break Ok(()),
-                Err(error) if error.is_transient() => {
-                    tracing::warn!(%error, held = attempts.len(), retry_in = ?pause, "cannot record attempts yet");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
+        let outcomes = match insert_until_decided(&log, &attempts).await {
+            Ok(()) => vec![Ok(()); attempts.len()],
+            // One bad row must not cost the others theirs: write them one by one.
+            Err(error) if attempts.len() > 1 => {
+                tracing::warn!(%error, rows = attempts.len(), "a batch of attempts was refused; writing its rows one by one");
+                let mut outcomes = Vec::with_capacity(attempts.len());
+                for attempt in &attempts {
+                    outcomes.push(
+                        insert_until_decided(&log, std::slice::from_ref(attempt))
+                            .await
+                            .map_err(|error| error.to_string()),
+                    );
                 }
-                Err(error) => {
-                    tracing::error!(%error, lost = attempts.len(), "attempt records were refused by the database");
-                    break Err(error.to_string());
-                }
+                outcomes
             }
+            Err(error) => vec![Err(error.to_string())],
         };
-        attempts.clear();
-        for written in callers.drain(..) {
+        for ((attempt, written), outcome) in attempts.drain(..).zip(callers.drain(..)).zip(outcomes)
+        {
+            if let Err(error) = &outcome {
+                tracing::error!(%error, event_id = ?attempt.event_id, webhook_id = %attempt.webhook_id, "an attempt record was refused by the database");
+            }
             // The caller may have gone away (shutdown); nothing to tell it then.
-            let _ = written.send(outcome.clone());
+            let _ = written.send(outcome);
         }
     }
 }

@@ -8,12 +8,14 @@
 //! - [`changes`]: `LISTEN`ing for registry changes, so that in-memory copies follow within
 //!   milliseconds.
 //! - [`secrets`]: encryption at rest of auth header values and signing secrets.
+//! - [`text`]: text from outside made storable (PostgreSQL refuses NUL characters).
 
 pub mod attempts;
 pub mod changes;
 pub mod database;
 pub mod error;
 pub mod secrets;
+pub mod text;
 pub mod webhooks;
 
 pub use attempts::{AttemptLog, AttemptRecord, AttemptRecorder, AttemptResult, NewAttempt};
