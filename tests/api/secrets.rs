@@ -1,10 +1,11 @@
 use std::time::Duration;
 
-use herald_tests::app::{Options, TestApp};
+use herald_tests::app::{ADMIN_TOKEN, Options, TestApp};
 use herald_tests::broker::event;
+use herald_tests::receiver::Receiver;
 use herald_tests::wait;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_delivery_verifies_is_logged_as_a_test_and_leaves_the_last_attempt_alone() {
@@ -180,4 +181,106 @@ async fn the_database_holds_no_auth_header_value_or_signing_secret_in_clear() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_a_webhook_to_another_origin_drops_its_auth_header_unless_the_change_sets_it() {
+    // Arrange
+    let app = TestApp::spawn(Options::default()).await;
+    let elsewhere = Receiver::start().await;
+    let webhook = app
+        .api
+        .create_webhook(
+            "acme",
+            json!({"name": "crm", "url": app.receiver.url("/crm"), "eventTypes": ["contact-created"],
+                   "authHeader": {"name": "X-Api-Key", "value": "k3y"}}),
+        )
+        .await;
+    let path = format!(
+        "/v1/tenants/acme/webhooks/{}",
+        webhook["id"].as_str().unwrap()
+    );
+    let patch = |url: String| json!({ "url": url });
+
+    // Act: same origin, other path; then another origin; then another origin with a header.
+    let (_, same_origin) = app
+        .api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&patch(app.receiver.url("/crm/v2"))),
+        )
+        .await;
+    let (_, moved) = app
+        .api
+        .call(Method::PATCH, &path, Some(&patch(elsewhere.url("/steal"))))
+        .await;
+    let (test_status, _) = app
+        .api
+        .call(Method::POST, &format!("{path}/test"), None)
+        .await;
+    let (_, moved_back) = app
+        .api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&json!({"url": app.receiver.url("/crm"), "authHeader": {"name": "X-Api-Key", "value": "n3w"}})),
+        )
+        .await;
+    app.api
+        .call(Method::POST, &format!("{path}/test"), None)
+        .await;
+
+    // Assert
+    assert_eq!(
+        same_origin["authHeader"]["name"], "X-Api-Key",
+        "kept on the same origin"
+    );
+    assert_eq!(
+        moved["authHeader"],
+        Value::Null,
+        "dropped on another origin"
+    );
+    assert_eq!(test_status, StatusCode::OK);
+    let stolen = elsewhere
+        .wait_for("/steal", 1, Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        stolen[0].header("x-api-key"),
+        None,
+        "the stored value never left"
+    );
+    assert_eq!(moved_back["authHeader"]["name"], "X-Api-Key");
+    let received = app
+        .receiver
+        .wait_for("/crm", 1, Duration::from_secs(5))
+        .await;
+    assert_eq!(received[0].header("x-api-key"), Some("n3w"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_carry_a_signing_secret_are_never_cached_and_the_bearer_scheme_is_case_insensitive()
+ {
+    // Arrange
+    let app = TestApp::spawn(Options::default()).await;
+    let client = reqwest::Client::new();
+
+    // Act
+    let response = client
+        .post(format!("http://{}/v1/tenants/acme/webhooks", app.address))
+        .header("authorization", format!("bearer {ADMIN_TOKEN}"))
+        .json(&json!({"name": "crm", "url": app.receiver.url("/crm"), "eventTypes": ["contact-created"]}))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
 }

@@ -16,7 +16,7 @@ use crate::receiver::Receiver;
 use crate::{POSTGRES_BASE, drop_database, unique_id, wait};
 
 /// The admin token of test installations.
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 /// A secrets key for test installations.
 pub const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";

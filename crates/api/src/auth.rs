@@ -7,30 +7,60 @@ use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 
-/// The bearer token every `/v1` request must present. `Debug` never prints it.
-pub struct AdminToken(String);
+/// The bearer token every `/v1` request must present. Only its SHA-256 digest is kept, and
+/// `Debug` prints neither.
+pub struct AdminToken([u8; 32]);
+
+/// A configured admin token too short to resist guessing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "ADMIN_TOKEN must be at least {} characters (e.g. `openssl rand -base64 32`)",
+    AdminToken::MIN_CHARS
+)]
+pub struct WeakToken;
 
 impl AdminToken {
-    /// Refuses an empty token.
-    pub fn new(token: String) -> anyhow::Result<Self> {
-        anyhow::ensure!(!token.trim().is_empty(), "ADMIN_TOKEN must not be empty");
-        Ok(Self(token))
+    /// The fewest characters a token may have.
+    pub const MIN_CHARS: usize = 32;
+
+    /// The configured token, trimmed; refuses one shorter than [`AdminToken::MIN_CHARS`].
+    pub fn new(token: &str) -> Result<Self, WeakToken> {
+        let token = token.trim();
+        if token.chars().count() < Self::MIN_CHARS {
+            return Err(WeakToken);
+        }
+        Ok(Self(digest(token)))
     }
 
-    /// Whether `presented` is the token, in time independent of where they differ.
+    /// Whether `presented` is the token. Digests of equal length are compared in constant
+    /// time, so neither the token's length nor where a guess differs leaks.
     pub fn matches(&self, presented: &str) -> bool {
-        bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
+        bool::from(digest(presented).ct_eq(&self.0))
     }
+}
+
+fn digest(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
 }
 
 impl fmt::Debug for AdminToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("AdminToken(****)")
     }
+}
+
+/// The credentials of an `Authorization: Bearer <token>` header; the scheme is
+/// case-insensitive (RFC 9110).
+pub fn bearer(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
 }
 
 /// Lets the request through only with `Authorization: Bearer <ADMIN_TOKEN>`.
@@ -43,9 +73,9 @@ pub async fn require_admin_token(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
+        .and_then(bearer);
     match presented {
-        Some(presented) if token.matches(presented.trim()) => next.run(request).await,
+        Some(presented) if token.matches(presented) => next.run(request).await,
         Some(_) => ApiError::Unauthorized("the bearer token is not valid").into_response(),
         None => {
             ApiError::Unauthorized("send `Authorization: Bearer <ADMIN_TOKEN>`").into_response()
@@ -57,14 +87,32 @@ pub async fn require_admin_token(
 mod tests {
     use super::*;
 
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
     #[test]
     fn only_the_exact_token_matches() {
-        let token = AdminToken::new("s3cret-token".into()).expect("token");
-        assert!(token.matches("s3cret-token"));
-        assert!(!token.matches("s3cret-toke"));
-        assert!(!token.matches("s3cret-token2"));
+        let token = AdminToken::new(TOKEN).expect("token");
+        assert!(token.matches(TOKEN));
+        assert!(!token.matches(&TOKEN[..31]));
+        assert!(!token.matches(&format!("{TOKEN}0")));
         assert!(!token.matches(""));
-        assert!(AdminToken::new("  ".into()).is_err());
         assert_eq!(format!("{token:?}"), "AdminToken(****)");
+    }
+
+    #[test]
+    fn the_configured_token_is_trimmed_and_must_be_long_enough() {
+        let token = AdminToken::new(&format!("  {TOKEN}\n")).expect("token");
+        assert!(token.matches(TOKEN));
+        assert_eq!(AdminToken::new("  ").err(), Some(WeakToken));
+        assert_eq!(AdminToken::new(&TOKEN[..31]).err(), Some(WeakToken));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer abc"), Some("abc"));
+        assert_eq!(bearer("BEARER  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearerabc"), None);
     }
 }

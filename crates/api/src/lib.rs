@@ -41,6 +41,9 @@ pub struct ApiState {
 }
 
 /// The `/v1` routes, behind the admin token.
+///
+/// Every answer carries `Cache-Control: no-store`: they hold tenants' data and signing
+/// secrets, which no cache on the way may keep.
 pub fn router(state: ApiState) -> Router {
     let token = state.admin_token.clone();
     routes::router()
@@ -49,5 +52,14 @@ pub fn router(state: ApiState) -> Router {
             auth::require_admin_token,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(no_store))
         .with_state(state)
+}
+
+async fn no_store(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response
 }

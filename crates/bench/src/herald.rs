@@ -65,7 +65,7 @@ impl HeraldUnderTest {
             ("AMQP_URL", isolated.amqp_url.as_str()),
             ("DATABASE_URL", isolated.database_url.as_str()),
             ("SECRETS_KEY", SECRETS_KEY),
-            ("ADMIN_TOKEN", "bench"),
+            ("ADMIN_TOKEN", "herald-bench-admin-token-0123456789"),
             ("ALLOW_HTTP", "true"),
             ("ALLOW_PRIVATE_TARGETS", "true"),
         ]

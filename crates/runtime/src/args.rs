@@ -1,12 +1,15 @@
 //! Configuration shared by several commands. Every field reads an environment variable and
 //! accepts the matching `--flag`; defaults serve a single local machine.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use herald_broker::BrokerConfig;
 use herald_contract::{QueueType, RetryLadder, Topology};
 use herald_store::{DatabaseConfig, SecretsKey};
+
+use crate::secret::{Secret, value_or_file};
 
 /// The broker and the names Herald uses on it.
 #[derive(Debug, Clone, clap::Args)]
@@ -19,7 +22,7 @@ pub struct BrokerArgs {
         default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
         hide_env_values = true
     )]
-    pub amqp_url: Vec<String>,
+    pub amqp_url: Vec<Secret>,
     /// The topic exchange platform services publish domain events to.
     #[arg(long, env = "EVENTS_EXCHANGE", default_value = Topology::DEFAULT_EXCHANGE)]
     pub events_exchange: String,
@@ -49,7 +52,11 @@ fn stage_delay(text: &str) -> Result<Duration, String> {
 impl BrokerArgs {
     pub fn config(&self) -> BrokerConfig {
         BrokerConfig {
-            urls: self.amqp_url.clone(),
+            urls: self
+                .amqp_url
+                .iter()
+                .map(|url| url.expose().to_owned())
+                .collect(),
             topology: Topology::new(&self.events_exchange, &self.queue_prefix),
             queue_type: self.queue_type,
             ladder: self.retry_delays.clone(),
@@ -81,7 +88,7 @@ pub struct DatabaseArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/herald",
         hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: Secret,
     /// The most database connections this process opens.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
     pub database_pool_size: usize,
@@ -90,7 +97,7 @@ pub struct DatabaseArgs {
 impl DatabaseArgs {
     pub fn config(&self) -> DatabaseConfig {
         DatabaseConfig {
-            url: self.database_url.clone(),
+            url: self.database_url.expose().to_owned(),
             pool_size: self.database_pool_size,
         }
     }
@@ -101,16 +108,28 @@ impl DatabaseArgs {
 pub struct SecretsArgs {
     /// Base64 of 32 random bytes; encrypts auth header values and signing secrets at rest.
     #[arg(long, env = "SECRETS_KEY", hide_env_values = true)]
-    pub secrets_key: Option<String>,
+    pub secrets_key: Option<Secret>,
+    /// A file holding `SECRETS_KEY` (instead of the variable).
+    #[arg(long, env = "SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<PathBuf>,
 }
 
 impl SecretsArgs {
+    /// The configured key in its base64 form, if any.
+    pub fn configured(&self) -> anyhow::Result<Option<Secret>> {
+        value_or_file(
+            "SECRETS_KEY",
+            self.secrets_key.as_ref(),
+            self.secrets_key_file.as_deref(),
+        )
+    }
+
     /// The key, which this command requires.
     pub fn key(&self) -> anyhow::Result<SecretsKey> {
-        let encoded = self.secrets_key.as_deref().context(
+        let encoded = self.configured()?.context(
             "SECRETS_KEY is not set: generate one with `openssl rand -base64 32` and keep it safe",
         )?;
-        Ok(SecretsKey::from_base64(encoded)?)
+        Ok(SecretsKey::from_base64(encoded.expose())?)
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`broker`]: watching the broker from a process that does not consume.
 //! - [`telemetry`]: logging (text or JSON) and OTLP trace export; [`trace`]: W3C trace context
 //!   carried across messages.
+//! - [`secret`]: settings that hold secrets (never printed; `<NAME>_FILE` supported).
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
 //! - [`retry`]: capped exponential backoff with jitter, and the loop that keeps a broker
 //!   session alive across connection failures.
@@ -17,6 +18,7 @@ pub mod database;
 pub mod health;
 pub mod process;
 pub mod retry;
+pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
 pub mod trace;

@@ -284,6 +284,12 @@ impl WebhookStore {
             webhook.name = name;
         }
         if let Some(url) = patch.url {
+            // The auth header was given for the old endpoint: moving the webhook to another
+            // origin must not carry it there (it is write-only, and `/test` would reveal it to
+            // whoever controls the new host) unless the same change sets it again.
+            if !same_origin(&webhook.url, &url) && patch.auth_header.is_none() {
+                webhook.auth_header = None;
+            }
             webhook.url = url;
         }
         if let Some(event_types) = patch.event_types {
@@ -561,6 +567,14 @@ fn type_names(event_types: &[EventType]) -> Vec<&'static str> {
         .collect()
 }
 
+/// Whether two URLs share scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
 fn context(id: &WebhookId, field: &str) -> String {
     format!("{id}/{field}")
 }
@@ -570,5 +584,31 @@ fn name_taken_or(error: tokio_postgres::Error, name: &str) -> StoreError {
         StoreError::NameTaken(name.to_owned())
     } else {
         error.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        assert!(same_origin(
+            "https://example.com/a",
+            "https://example.com:443/b?x=1"
+        ));
+        assert!(!same_origin(
+            "https://example.com/a",
+            "http://example.com/a"
+        ));
+        assert!(!same_origin(
+            "https://example.com/a",
+            "https://evil.example/a"
+        ));
+        assert!(!same_origin(
+            "https://example.com/a",
+            "https://example.com:8443/a"
+        ));
+        assert!(!same_origin("https://example.com/a", "not a url"));
     }
 }

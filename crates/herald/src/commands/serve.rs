@@ -2,12 +2,14 @@
 
 use herald_runtime::process::serve_and_prepare;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 use herald_api::{AdminToken, ApiState};
 use herald_broker::BrokerConfig;
 use herald_runtime::args::{BrokerArgs, DatabaseArgs, RetentionArgs, SecretsArgs};
+use herald_runtime::secret::{Secret, value_or_file};
 use herald_runtime::telemetry::{self, TelemetryArgs};
 use herald_runtime::{Readiness, Registry, shutdown};
 use herald_sender::{DeliveryArgs, DeliveryClient};
@@ -42,9 +44,23 @@ pub struct HttpArgs {
     /// Address of the management API (and its health and metrics routes).
     #[arg(long, env = "HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
-    /// Bearer token every API call must present.
+    /// Bearer token every API call must present (at least 32 characters).
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
+    /// A file holding `ADMIN_TOKEN` (instead of the variable).
+    #[arg(long, env = "ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+}
+
+impl HttpArgs {
+    /// The configured admin token, if any.
+    pub fn admin_token(&self) -> anyhow::Result<Option<Secret>> {
+        value_or_file(
+            "ADMIN_TOKEN",
+            self.admin_token.as_ref(),
+            self.admin_token_file.as_deref(),
+        )
+    }
 }
 
 /// The API's state on `database`.
@@ -77,9 +93,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry::init("herald-api", &args.telemetry)?;
     let token = AdminToken::new(
         args.http
-            .admin_token
-            .clone()
-            .context("ADMIN_TOKEN is not set: `herald serve` refuses to start without it")?,
+            .admin_token()?
+            .context("ADMIN_TOKEN is not set: `herald serve` refuses to start without it")?
+            .expose(),
     )?;
     let key = args.secrets.key()?;
     let database = Database::new(&args.database.config())?;

@@ -63,13 +63,16 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
-    let key_text = match &args.secrets.secrets_key {
-        Some(key) => key.clone(),
-        None => load_or_create(&state_dir.join("secrets-key"), SecretsKey::generate_base64)?,
+    let key_text = match args.secrets.configured()? {
+        Some(key) => key.expose().to_owned(),
+        None => load_or_create(&state_dir.join("secrets-key"), SecretsKey::generate_base64)?.value,
     };
     let key = SecretsKey::from_base64(&key_text)?;
-    let token = match &args.http.admin_token {
-        Some(token) => token.clone(),
+    let token = match args.http.admin_token()? {
+        Some(token) => Kept {
+            value: token.expose().to_owned(),
+            generated: false,
+        },
         None => load_or_create(&state_dir.join("admin-token"), || {
             format!(
                 "{}{}",
@@ -78,6 +81,7 @@ pub async fn start(
             )
         })?,
     };
+    let admin_token = AdminToken::new(&token.value)?;
 
     let drain = args.lifecycle.drain_timeout;
     let broker = args.broker.config();
@@ -104,7 +108,7 @@ pub async fn start(
         &database,
         key,
         &args.delivery,
-        AdminToken::new(token.clone())?,
+        admin_token,
         args.broker.config(),
     )?;
     announce(&listener.local_addr()?.to_string(), &token, &state_dir);
@@ -132,11 +136,22 @@ pub async fn start(
     Ok(())
 }
 
+/// Tells the newcomer where the API is, and the admin token only when `up` just made it: a
+/// token the operator configured, or one kept from an earlier run, is never printed.
 #[allow(clippy::print_stdout)]
-fn announce(http_addr: &str, token: &str, state_dir: &Path) {
+fn announce(http_addr: &str, token: &Kept, state_dir: &Path) {
     println!("Herald is up: API on http://{http_addr}");
-    println!("ADMIN_TOKEN={token}");
+    if token.generated {
+        println!("ADMIN_TOKEN={}", token.value);
+    }
     println!("(generated secrets are kept in {})", state_dir.display());
+}
+
+/// A secret `up` keeps in its state directory.
+struct Kept {
+    value: String,
+    /// Made by this run (rather than read back or configured).
+    generated: bool,
 }
 
 fn default_state_dir() -> PathBuf {
@@ -151,9 +166,14 @@ fn default_state_dir() -> PathBuf {
 
 /// Reads the secret kept at `path`, or generates one and keeps it there (readable by the
 /// owner only).
-fn load_or_create(path: &Path, generate: impl FnOnce() -> String) -> anyhow::Result<String> {
+fn load_or_create(path: &Path, generate: impl FnOnce() -> String) -> anyhow::Result<Kept> {
     match std::fs::read_to_string(path) {
-        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        Ok(text) if !text.trim().is_empty() => {
+            return Ok(Kept {
+                value: text.trim().to_owned(),
+                generated: false,
+            });
+        }
         Ok(_) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
@@ -164,7 +184,10 @@ fn load_or_create(path: &Path, generate: impl FnOnce() -> String) -> anyhow::Res
     }
     write_private(path, &value).with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated and stored a new secret");
-    Ok(value)
+    Ok(Kept {
+        value,
+        generated: true,
+    })
 }
 
 #[cfg(unix)]
@@ -195,8 +218,8 @@ mod tests {
         let path = dir.join("secrets-key");
         let first = load_or_create(&path, || "first".into()).expect("created");
         let second = load_or_create(&path, || "second".into()).expect("read back");
-        assert_eq!(first, "first");
-        assert_eq!(second, "first");
+        assert_eq!((first.value.as_str(), first.generated), ("first", true));
+        assert_eq!((second.value.as_str(), second.generated), ("first", false));
         let _ = std::fs::remove_dir_all(dir);
     }
 }
