@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod errors;
 mod hostile;
 mod isolation;
 mod policy;

@@ -34,6 +34,8 @@ pub struct Options {
     pub allow_private_targets: bool,
     /// `ALLOW_HTTP`: on by default, since the receiver speaks plain HTTP.
     pub allow_http: bool,
+    /// `HTTP_HEADER_TIMEOUT` of the API.
+    pub http_header_timeout: String,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             max_event_bytes: 262_144,
             allow_private_targets: true,
             allow_http: true,
+            http_header_timeout: "10s".into(),
         }
     }
 }
@@ -95,6 +98,8 @@ impl TestApp {
             SECRETS_KEY,
             "--drain-timeout",
             "5s",
+            "--http-header-timeout",
+            &options.http_header_timeout,
             "--state-dir",
             &state_dir.to_string_lossy(),
         ])

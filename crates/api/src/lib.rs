@@ -7,8 +7,11 @@
 //! - [`error`]: the `{"error":{"code","message","field"}}` body and its status codes. No
 //!   input can produce a 500: only an unreachable database gives a 503.
 //! - [`auth`]: the bearer `ADMIN_TOKEN`, compared in constant time.
+//! - [`envelope`]: the same error body for what the handlers do not answer themselves
+//!   (unknown routes, wrong methods, oversize bodies, wrong content types, bad query strings).
 
 pub mod auth;
+pub mod envelope;
 pub mod error;
 pub mod input;
 pub mod output;
@@ -47,11 +50,15 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     let token = state.admin_token.clone();
     routes::router()
+        .layer(axum::middleware::from_fn(envelope::require_json_body))
         .layer(axum::middleware::from_fn_with_state(
             token,
             auth::require_admin_token,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .fallback(envelope::unknown_route)
+        .method_not_allowed_fallback(envelope::wrong_method)
+        .layer(axum::middleware::map_response(envelope::every_error))
         .layer(axum::middleware::map_response(no_store))
         .with_state(state)
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use herald_contract::event::DEFAULT_MAX_EVENT_BYTES;
 use herald_runtime::args::{BrokerArgs, DatabaseArgs, LifecycleArgs};
+use herald_runtime::http::HttpLimits;
 use herald_runtime::telemetry::TelemetryArgs;
 
 use crate::service::FanoutSettings;
@@ -23,6 +24,8 @@ pub struct FanoutConfig {
     pub lifecycle: LifecycleArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub http_limits: HttpLimits,
     /// Where `/healthz`, `/readyz` and `/metrics` are served (port 0 picks a free one).
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9101")]
     pub metrics_addr: SocketAddr,

@@ -30,6 +30,7 @@ pub async fn run(
     );
     let health = serve_and_prepare(
         metrics_listener,
+        config.http_limits.clone(),
         Router::new(),
         &database,
         readiness,

@@ -2,6 +2,7 @@
 //!
 //! - [`args`]: the environment variables (each also a `--flag`) common to several commands,
 //!   turned into the broker and database configurations.
+//! - [`http`]: serving HTTP within limits (head and request timeouts, a connection cap).
 //! - [`process`]: serving health, readiness and metrics, and preparing the database, around a
 //!   process's work; [`health`] and [`database`] hold the pieces.
 //! - [`broker`]: watching the broker from a process that does not consume.
@@ -16,6 +17,7 @@ pub mod args;
 pub mod broker;
 pub mod database;
 pub mod health;
+pub mod http;
 pub mod process;
 pub mod retry;
 pub mod secret;

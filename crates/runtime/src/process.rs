@@ -11,13 +11,16 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::health::{self, Readiness};
+use crate::http::{self, HttpLimits};
 
-/// Serves `routes` plus `/healthz`, `/readyz` and `/metrics` on `listener` until `shutdown`,
+/// Serves `routes` plus `/healthz`, `/readyz` and `/metrics` on `listener` within `limits`
+/// until `shutdown`,
 /// registers the database in `readiness` and `registry`, then creates and migrates the
 /// database (waiting for it as long as it takes, or until `shutdown`). Returns the server, to
 /// await once the process's work is done.
 pub async fn serve_and_prepare(
     listener: TcpListener,
+    limits: HttpLimits,
     routes: Router,
     database: &Database,
     readiness: Readiness,
@@ -31,7 +34,7 @@ pub async fn serve_and_prepare(
         shutdown,
     );
     let router = routes.merge(health::router(readiness, Arc::new(registry)));
-    let server = tokio::spawn(health::serve(listener, router, shutdown.clone()));
+    let server = tokio::spawn(http::serve(listener, router, limits, shutdown.clone()));
     crate::database::prepare(database, shutdown).await?;
     Ok(server)
 }

@@ -7,6 +7,7 @@ use clap::builder::BoolishValueParser;
 use herald_runtime::args::{
     BrokerArgs, DatabaseArgs, LifecycleArgs, SecretsArgs, humantime_duration,
 };
+use herald_runtime::http::HttpLimits;
 use herald_runtime::telemetry::TelemetryArgs;
 
 use crate::client::ClientSettings;
@@ -30,6 +31,8 @@ pub struct SenderConfig {
     pub lifecycle: LifecycleArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub http_limits: HttpLimits,
     /// Where `/healthz`, `/readyz` and `/metrics` are served (port 0 picks a free one).
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9102")]
     pub metrics_addr: SocketAddr,

@@ -9,6 +9,7 @@ use anyhow::Context;
 use herald_api::{AdminToken, ApiState};
 use herald_broker::BrokerConfig;
 use herald_runtime::args::{BrokerArgs, DatabaseArgs, RetentionArgs, SecretsArgs};
+use herald_runtime::http::HttpLimits;
 use herald_runtime::secret::{Secret, value_or_file};
 use herald_runtime::telemetry::{self, TelemetryArgs};
 use herald_runtime::{Readiness, Registry, shutdown};
@@ -50,6 +51,8 @@ pub struct HttpArgs {
     /// A file holding `ADMIN_TOKEN` (instead of the variable).
     #[arg(long, env = "ADMIN_TOKEN_FILE")]
     pub admin_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: HttpLimits,
 }
 
 impl HttpArgs {
@@ -116,8 +119,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.broker.config(),
     )?);
     let listener = bind(args.http.http_addr).await?;
-    let server =
-        serve_and_prepare(listener, api, &database, readiness, registry, &shutdown).await?;
+    let server = serve_and_prepare(
+        listener,
+        args.http.limits.clone(),
+        api,
+        &database,
+        readiness,
+        registry,
+        &shutdown,
+    )
+    .await?;
     AttemptLog::new(database.clone()).spawn_pruner(
         args.retention.attempt_retention,
         PRUNE_EVERY,

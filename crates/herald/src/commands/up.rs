@@ -114,6 +114,7 @@ pub async fn start(
     announce(&listener.local_addr()?.to_string(), &token, &state_dir);
     let server = serve_and_prepare(
         listener,
+        args.http.limits.clone(),
         herald_api::router(api),
         &database,
         readiness,
