@@ -10,7 +10,7 @@ use herald_contract::EventType;
 use herald_contract::signing;
 use herald_contract::topology::headers;
 use herald_sender::ClientSettings;
-use herald_sender::policy::is_public;
+use herald_sender::policy::NetworkPolicy;
 use herald_store::{AuthHeader, NewWebhook, WebhookPatch};
 use http::HeaderName;
 use serde_json::{Map, Value};
@@ -137,18 +137,19 @@ impl Fields {
     }
 }
 
-/// What the installation allows as delivery targets, applied to URLs when they are saved.
-#[derive(Debug, Clone, Copy)]
+/// What the installation allows as delivery targets, applied to URLs when they are saved:
+/// the delivery client's own rules, so that what is saved is what could be delivered to.
+#[derive(Debug, Clone)]
 pub struct UrlPolicy {
     pub allow_http: bool,
-    pub allow_private_targets: bool,
+    pub network: NetworkPolicy,
 }
 
 impl From<&ClientSettings> for UrlPolicy {
     fn from(settings: &ClientSettings) -> Self {
         Self {
             allow_http: settings.allow_http,
-            allow_private_targets: settings.allow_private_targets,
+            network: settings.network.clone(),
         }
     }
 }
@@ -166,7 +167,7 @@ const WEBHOOK_FIELDS: &[&str] = &[
 pub fn new_webhook(
     tenant_id: herald_contract::TenantId,
     body: &[u8],
-    policy: UrlPolicy,
+    policy: &UrlPolicy,
 ) -> Result<NewWebhook, ApiError> {
     let mut fields = Fields::parse(body, WEBHOOK_FIELDS)?;
     Ok(NewWebhook {
@@ -193,7 +194,7 @@ pub fn new_webhook(
 }
 
 /// A patch body: any of the create fields.
-pub fn webhook_patch(body: &[u8], policy: UrlPolicy) -> Result<WebhookPatch, ApiError> {
+pub fn webhook_patch(body: &[u8], policy: &UrlPolicy) -> Result<WebhookPatch, ApiError> {
     let mut fields = Fields::parse(body, WEBHOOK_FIELDS)?;
     Ok(WebhookPatch {
         name: fields.take("name").map(webhook_name).transpose()?,
@@ -289,7 +290,7 @@ fn description(value: Value) -> Result<Option<String>, ApiError> {
 
 /// An absolute `https://` (or, where allowed, `http://`) URL with a host, no credentials and
 /// no fragment; an IP-literal host must be public unless private targets are allowed.
-pub fn endpoint_url(value: Value, policy: UrlPolicy) -> Result<String, ApiError> {
+pub fn endpoint_url(value: Value, policy: &UrlPolicy) -> Result<String, ApiError> {
     let text = string("url", value, MAX_URL_CHARS)?;
     let invalid = |message: &str| ApiError::invalid("url", message.to_owned());
     let url = url::Url::parse(text.trim())
@@ -315,18 +316,15 @@ pub fn endpoint_url(value: Value, policy: UrlPolicy) -> Result<String, ApiError>
     if url.fragment().is_some() {
         return Err(invalid("`url` must not have a fragment"));
     }
-    if !policy.allow_private_targets {
-        let ip = match host {
-            url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
-            url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
-            url::Host::Domain(_) => None,
-        };
-        if let Some(ip) = ip.filter(|ip| !is_public(*ip)) {
-            return Err(ApiError::invalid(
-                "url",
-                format!("`url` points at {ip}, which is not a public address"),
-            ));
-        }
+    let ip = match host {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(_) => None,
+    };
+    if let Some(ip) = ip {
+        policy.network.check(ip).map_err(|refusal| {
+            ApiError::invalid("url", format!("`url` points at {ip}, which is {refusal}"))
+        })?;
     }
     Ok(url.to_string())
 }
@@ -441,10 +439,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const STRICT: UrlPolicy = UrlPolicy {
-        allow_http: false,
-        allow_private_targets: false,
-    };
+    fn strict() -> UrlPolicy {
+        UrlPolicy {
+            allow_http: false,
+            network: NetworkPolicy::default(),
+        }
+    }
 
     fn field_of(error: ApiError) -> Option<String> {
         match error {
@@ -457,7 +457,7 @@ mod tests {
         new_webhook(
             "acme".parse().expect("tenant"),
             body.to_string().as_bytes(),
-            STRICT,
+            &strict(),
         )
     }
 
@@ -557,8 +557,8 @@ mod tests {
             Some("name")
         );
         for body in [&b"{"[..], b"[1]", b"\"text\"", b"\xff\xfe"] {
-            let error =
-                new_webhook("acme".parse().expect("tenant"), body, STRICT).expect_err("malformed");
+            let error = new_webhook("acme".parse().expect("tenant"), body, &strict())
+                .expect_err("malformed");
             assert!(matches!(error, ApiError::Invalid { field: None, .. }));
         }
     }
@@ -577,16 +577,23 @@ mod tests {
 
     #[test]
     fn a_patch_may_clear_the_auth_header_and_description() {
-        let patch = webhook_patch(br#"{"authHeader": null, "description": null}"#, STRICT)
+        let patch = webhook_patch(br#"{"authHeader": null, "description": null}"#, &strict())
             .expect("valid patch");
         assert_eq!(patch.auth_header, Some(None));
         assert_eq!(patch.description, Some(None));
         assert!(patch.name.is_none());
         let lenient = UrlPolicy {
             allow_http: true,
-            allow_private_targets: true,
+            network: NetworkPolicy {
+                allow_private_targets: true,
+                deny: vec!["169.254.169.254".parse().expect("an address")],
+            },
         };
-        assert!(webhook_patch(br#"{"url": "http://127.0.0.1:9000/x"}"#, lenient).is_ok());
+        assert!(webhook_patch(br#"{"url": "http://127.0.0.1:9000/x"}"#, &lenient).is_ok());
+        assert!(
+            webhook_patch(br#"{"url": "http://169.254.169.254/x"}"#, &lenient).is_err(),
+            "a denied address is refused even with private targets allowed"
+        );
     }
 
     #[test]

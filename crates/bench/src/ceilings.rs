@@ -97,7 +97,10 @@ pub async fn http(
 ) -> anyhow::Result<f64> {
     let client = DeliveryClient::new(ClientSettings {
         timeout: Duration::from_secs(10),
-        allow_private_targets: true,
+        network: herald_sender::policy::NetworkPolicy {
+            allow_private_targets: true,
+            deny: vec![],
+        },
         allow_http: true,
     })?;
     let secret = SigningSecret::generate();

@@ -8,7 +8,7 @@
 
 use std::error::Error as StdError;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,8 @@ use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
 
-use crate::policy::is_public;
+use crate::policy::{NetworkPolicy, Refusal};
+use hickory_resolver::TokioResolver;
 
 /// The `user-agent` of every delivery.
 pub const USER_AGENT: &str = concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION"));
@@ -39,8 +40,8 @@ pub const EXCERPT_BYTES: usize = 1024;
 pub struct ClientSettings {
     /// The limit of a whole attempt; 10 s by contract.
     pub timeout: Duration,
-    /// Allows loopback, private, link-local and other non-public targets.
-    pub allow_private_targets: bool,
+    /// Which addresses may be connected to.
+    pub network: NetworkPolicy,
     /// Allows plain `http://` URLs.
     pub allow_http: bool,
 }
@@ -96,18 +97,22 @@ pub struct DeliveryClient {
 
 impl DeliveryClient {
     pub fn new(settings: ClientSettings) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder()
+        let resolver = PolicyResolver {
+            policy: Arc::new(settings.network.clone()),
+            dns: dns_resolver(),
+            timeout: settings.timeout,
+        };
+        let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .redirect(redirect::Policy::none())
             .timeout(settings.timeout)
             .no_proxy()
             .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60));
-        if !settings.allow_private_targets {
-            builder = builder.dns_resolver(PublicOnlyResolver);
-        }
+            .pool_idle_timeout(Duration::from_secs(60))
+            .dns_resolver(resolver)
+            .build()?;
         Ok(Self {
-            http: builder.build()?,
+            http,
             settings: Arc::new(settings),
         })
     }
@@ -170,17 +175,16 @@ impl DeliveryClient {
             }
             other => return Err(format!("invalid URL: unsupported scheme `{other}`")),
         }
-        if !self.settings.allow_private_targets {
-            let ip = match url.host() {
-                Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-                Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-                _ => None,
-            };
-            if let Some(ip) = ip.filter(|ip| !is_public(*ip)) {
-                return Err(format!(
-                    "refused by network policy: {ip} is not a public address"
-                ));
-            }
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = ip {
+            self.settings
+                .network
+                .check(ip)
+                .map_err(|refusal| format!("refused by network policy: {ip} is {refusal}"))?;
         }
         Ok(url)
     }
@@ -274,52 +278,94 @@ fn describe(error: &reqwest::Error, timeout: Duration) -> String {
     }
 }
 
-/// A name that resolves to no public address.
+/// A name none of whose addresses the policy allows.
 #[derive(Debug, thiserror::Error)]
-#[error("refused by network policy: {host} resolves to {address}, which is not a public address")]
+#[error("refused by network policy: {host} resolves to {address}, which is {refusal}")]
 struct PolicyRefusal {
     host: String,
     address: String,
+    refusal: Refusal,
 }
 
 /// A name that does not resolve.
 #[derive(Debug, thiserror::Error)]
-#[error("DNS lookup failed for {host}")]
+#[error("DNS lookup failed for {host}: {reason}")]
 struct LookupFailure {
     host: String,
-    #[source]
-    source: io::Error,
+    reason: String,
 }
 
-/// Resolves names with the system resolver and keeps only public addresses.
-struct PublicOnlyResolver;
+/// The system's DNS configuration as an asynchronous resolver; `None` when it cannot be read
+/// (the blocking system resolver is used then, still bounded by the attempt's timeout).
+fn dns_resolver() -> Option<TokioResolver> {
+    match TokioResolver::builder_tokio().and_then(|builder| builder.build()) {
+        Ok(resolver) => Some(resolver),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the system DNS configuration; using the system resolver");
+            None
+        }
+    }
+}
 
-impl Resolve for PublicOnlyResolver {
+/// Resolves names asynchronously, within the attempt's timeout (a tenant's slow nameserver
+/// holds no thread), and keeps only the addresses the policy allows.
+struct PolicyResolver {
+    policy: Arc<NetworkPolicy>,
+    dns: Option<TokioResolver>,
+    timeout: Duration,
+}
+
+impl Resolve for PolicyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
+        let policy = self.policy.clone();
+        let dns = self.dns.clone();
+        let timeout = self.timeout;
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+            let failure = |reason: String| LookupFailure {
+                host: host.clone(),
+                reason,
+            };
+            let lookup = async {
+                match &dns {
+                    Some(dns) => dns
+                        .lookup_ip(host.as_str())
+                        .await
+                        .map(|found| found.iter().collect::<Vec<IpAddr>>())
+                        .map_err(|error| failure(error.to_string())),
+                    None => tokio::net::lookup_host((host.as_str(), 0))
+                        .await
+                        .map(|found| found.map(|addr| addr.ip()).collect())
+                        .map_err(|error| failure(error.to_string())),
+                }
+            };
+            let resolved = tokio::time::timeout(timeout, lookup)
                 .await
-                .map_err(|source| LookupFailure {
-                    host: host.clone(),
-                    source,
-                })?
-                .collect();
-            let public: Vec<SocketAddr> = resolved
+                .map_err(|_| failure("no answer in time".into()))??;
+            let mut first_refusal = None;
+            let allowed: Vec<SocketAddr> = resolved
                 .iter()
-                .copied()
-                .filter(|addr| is_public(addr.ip()))
+                .filter(|ip| match policy.check(**ip) {
+                    Ok(()) => true,
+                    Err(refusal) => {
+                        first_refusal.get_or_insert((**ip, refusal));
+                        false
+                    }
+                })
+                .map(|ip| SocketAddr::new(*ip, 0))
                 .collect();
-            if public.is_empty() {
-                let address = resolved
-                    .first()
-                    .map(|addr| addr.ip().to_string())
-                    .unwrap_or_else(|| "nothing".into());
-                return Err(
-                    Box::new(PolicyRefusal { host, address }) as Box<dyn StdError + Send + Sync>
-                );
+            if allowed.is_empty() {
+                let error: Box<dyn StdError + Send + Sync> = match first_refusal {
+                    Some((address, refusal)) => Box::new(PolicyRefusal {
+                        host,
+                        address: address.to_string(),
+                        refusal,
+                    }),
+                    None => Box::new(failure("no address".into())),
+                };
+                return Err(error);
             }
-            Ok(Box::new(public.into_iter()) as Addrs)
+            Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
 }
@@ -376,7 +422,10 @@ mod tests {
     fn client(allow_private_targets: bool, allow_http: bool) -> DeliveryClient {
         DeliveryClient::new(ClientSettings {
             timeout: Duration::from_secs(1),
-            allow_private_targets,
+            network: NetworkPolicy {
+                allow_private_targets,
+                deny: vec![],
+            },
             allow_http,
         })
         .expect("client")

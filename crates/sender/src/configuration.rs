@@ -11,6 +11,7 @@ use herald_runtime::http::HttpLimits;
 use herald_runtime::telemetry::TelemetryArgs;
 
 use crate::client::ClientSettings;
+use crate::policy::{NetworkPolicy, TargetRanges};
 use crate::service::SenderSettings;
 
 /// `sender`: POSTs deliveries; run as many replicas as needed.
@@ -50,13 +51,20 @@ pub struct DeliveryArgs {
     /// Allow plain `http://` URLs (local development and tests).
     #[arg(long, env = "ALLOW_HTTP", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub allow_http: bool,
+    /// Addresses and CIDR ranges never delivered to, even with `ALLOW_PRIVATE_TARGETS`
+    /// (comma-separated, e.g. a cloud's metadata address `169.254.169.254`).
+    #[arg(long, env = "DENY_TARGETS", default_value = "")]
+    pub deny_targets: TargetRanges,
 }
 
 impl DeliveryArgs {
     pub fn settings(&self) -> ClientSettings {
         ClientSettings {
             timeout: self.delivery_timeout,
-            allow_private_targets: self.allow_private_targets,
+            network: NetworkPolicy {
+                allow_private_targets: self.allow_private_targets,
+                deny: self.deny_targets.0.clone(),
+            },
             allow_http: self.allow_http,
         }
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use herald_contract::SigningSecret;
+use herald_sender::policy::NetworkPolicy;
 use herald_sender::{AttemptOutcome, AttemptRequest, ClientSettings, DeliveryClient};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -45,7 +46,10 @@ async fn send(client: &DeliveryClient, url: &str) -> AttemptOutcome {
 fn client(allow: bool) -> DeliveryClient {
     DeliveryClient::new(ClientSettings {
         timeout: Duration::from_millis(500),
-        allow_private_targets: allow,
+        network: NetworkPolicy {
+            allow_private_targets: allow,
+            deny: vec![],
+        },
         allow_http: allow,
     })
     .expect("client")
@@ -63,6 +67,7 @@ async fn non_public_addresses_and_names_resolving_to_them_are_refused_by_default
         "https://169.254.169.254/latest/meta-data".to_owned(),
         "https://[::1]/".to_owned(),
         format!("https://[::ffff:127.0.0.1]:{port}/"),
+        format!("https://[::ffff:8.8.8.8]:{port}/"),
         format!("https://localhost:{port}/"),
     ] {
         let outcome = send(&strict, &url).await;
@@ -99,11 +104,35 @@ async fn the_same_targets_are_reached_when_the_policy_is_lifted() {
         let outcome = send(&lenient, &format!("http://[::1]:{v6_port}/")).await;
         assert!(outcome.delivered(), "[::1]: {:?}", outcome.error);
     }
-    for url in ["http://10.0.0.1/", "http://169.254.169.254/"] {
-        let error = send(&lenient, url).await.error.unwrap_or_default();
+}
+
+#[tokio::test]
+async fn denied_ranges_are_refused_even_when_private_targets_are_allowed() {
+    let port = endpoint("127.0.0.1:0")
+        .await
+        .expect("an IPv4 loopback endpoint");
+    let denying = DeliveryClient::new(ClientSettings {
+        timeout: Duration::from_millis(500),
+        network: NetworkPolicy {
+            allow_private_targets: true,
+            deny: vec![
+                "127.0.0.0/8".parse().expect("a range"),
+                "::1".parse().expect("an address"),
+            ],
+        },
+        allow_http: true,
+    })
+    .expect("client");
+    for url in [
+        format!("http://127.0.0.1:{port}/"),
+        format!("http://[::ffff:127.0.0.1]:{port}/"),
+        format!("http://localhost:{port}/"),
+    ] {
+        let outcome = send(&denying, &url).await;
+        let error = outcome.error.unwrap_or_default();
         assert!(
-            !error.contains("network policy"),
-            "{url} was refused by the policy: {error}"
+            error.starts_with("refused by network policy") && error.contains("DENY_TARGETS"),
+            "{url}: {error}"
         );
     }
 }

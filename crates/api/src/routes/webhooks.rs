@@ -33,7 +33,7 @@ pub(super) async fn create(
     TenantPath(tenant): TenantPath,
     body: Bytes,
 ) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
-    let new = input::new_webhook(tenant, &body, policy(&state))?;
+    let new = input::new_webhook(tenant, &body, &policy(&state))?;
     let webhook = state.webhooks.create(new).await?;
     tracing::info!(webhook_id = %webhook.id, tenant_id = %webhook.tenant_id, "webhook created");
     Ok((StatusCode::CREATED, Json(webhook.into())))
@@ -99,7 +99,7 @@ pub(super) async fn update(
     WebhookPath(tenant, id): WebhookPath,
     body: Bytes,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    let patch = input::webhook_patch(&body, policy(&state))?;
+    let patch = input::webhook_patch(&body, &policy(&state))?;
     let webhook = state
         .webhooks
         .update(&tenant, &id, patch)
