@@ -53,6 +53,8 @@ pub struct Service {
     child: Child,
     /// Where its `/healthz`, `/readyz` and `/metrics` are served.
     pub health: ApiClient,
+    /// Its standard output and error.
+    pub log: PathBuf,
 }
 
 impl Service {
@@ -60,6 +62,7 @@ impl Service {
     pub fn start(binary_name: &str, args: &[&str], env: &[(String, String)], port: u16) -> Self {
         let log = std::env::temp_dir().join(format!("herald-{binary_name}-{port}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
+        let log_path = log.clone();
         let mut command = Command::new(binary(binary_name));
         command
             .args(args)
@@ -74,6 +77,7 @@ impl Service {
             name: binary_name.to_owned(),
             child,
             health: ApiClient::new(format!("http://127.0.0.1:{port}"), ADMIN_TOKEN),
+            log: log_path,
         }
     }
 

@@ -7,4 +7,5 @@ mod failed;
 mod metrics;
 mod publishing;
 mod retention;
+mod startup;
 mod tracing;

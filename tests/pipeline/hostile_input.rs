@@ -8,6 +8,7 @@ use herald_broker::lapin::BasicProperties;
 use herald_broker::lapin::types::FieldTable;
 use herald_tests::app::{Options, TestApp};
 use herald_tests::broker::event;
+use herald_tests::processes::ProcessApp;
 use herald_tests::receiver::Behaviour;
 use herald_tests::wait;
 use reqwest::{Method, StatusCode};
@@ -167,4 +168,42 @@ async fn an_invalid_trace_context_from_a_publisher_is_dropped_and_the_event_is_d
         [None, Some(forged[1].0)],
         "only the valid traceparent goes on"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_from_a_publisher_cannot_forge_a_log_line() {
+    // Arrange
+    let app = ProcessApp::spawn("300ms").await;
+    let forged = "2030-01-01T00:00:00.000000Z ERROR herald: forged by a publisher";
+    let event = json!({"eventId": "e-1", "eventType": format!("nope\n{forged}"), "tenantId": "acme", "entityId": "C", "data": {}});
+
+    // Act
+    app.broker
+        .publish_raw(
+            "platform.events",
+            "nope",
+            &serde_json::to_vec(&event).unwrap(),
+            BasicProperties::default().with_content_type("application/json".into()),
+        )
+        .await;
+
+    // Assert
+    let fanout_log = app.services[1].log.clone();
+    let logged = wait::until(
+        "the rejection in fanout's log",
+        Duration::from_secs(10),
+        || {
+            let fanout_log = fanout_log.clone();
+            async move {
+                let text = std::fs::read_to_string(&fanout_log).ok()?;
+                text.contains("event rejected").then_some(text)
+            }
+        },
+    )
+    .await;
+    assert!(
+        logged.lines().all(|line| !line.starts_with(forged)),
+        "a forged line reached the log:\n{logged}"
+    );
+    assert!(logged.contains("nope\\n2030-01-01"), "{logged}");
 }

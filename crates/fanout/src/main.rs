@@ -5,7 +5,11 @@ use herald_runtime::{shutdown, telemetry};
 use tokio::net::TcpListener;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
+    herald_runtime::exit_on_error(run().await);
+}
+
+async fn run() -> anyhow::Result<()> {
     let config = FanoutConfig::parse();
     let _telemetry = telemetry::init("herald-fanout", &config.telemetry)?;
     let listener = TcpListener::bind(config.metrics_addr)

@@ -1,7 +1,7 @@
 //! Running fanout as its own process.
 
 use herald_runtime::Router;
-use herald_runtime::process::serve_and_prepare;
+use herald_runtime::process::{HttpServer, serve_and_prepare};
 
 use herald_runtime::{Readiness, Registry};
 use herald_store::Database;
@@ -29,10 +29,13 @@ pub async fn run(
         readiness.component("broker"),
     );
     let health = serve_and_prepare(
-        metrics_listener,
-        config.http_limits.clone(),
-        Router::new(),
+        HttpServer {
+            listener: metrics_listener,
+            limits: config.http_limits.clone(),
+            routes: Router::new(),
+        },
         &database,
+        None,
         readiness,
         registry,
         &shutdown,

@@ -2,6 +2,6 @@ use clap::Parser;
 use herald::Cli;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    Cli::parse().run().await
+async fn main() {
+    herald_runtime::exit_on_error(Cli::parse().run().await);
 }

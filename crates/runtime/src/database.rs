@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use herald_store::Database;
+use herald_store::keys::verify_key;
+use herald_store::{Database, SecretsKey};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
@@ -10,13 +11,26 @@ use tokio_util::sync::CancellationToken;
 use crate::health::{ReadyFlag, spawn_probe};
 use crate::retry::Backoff;
 
-/// Creates the database if missing and migrates it, waiting for it to become reachable.
-/// Returns early (with `Ok`) when `shutdown` comes first; a migration that fails for another
-/// reason than an unreachable database is an error.
-pub async fn prepare(database: &Database, shutdown: &CancellationToken) -> anyhow::Result<()> {
+/// Creates the database if missing, migrates it and, given the process's `key`, checks that
+/// it opens the stored secrets — waiting for the database to become reachable. Returns early
+/// (with `Ok`) when `shutdown` comes first; any failure waiting cannot cure (an unusable
+/// configuration, a failed migration, the wrong key) is an error, so that the process stops
+/// at start with it.
+pub async fn prepare(
+    database: &Database,
+    key: Option<&SecretsKey>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     loop {
-        match database.prepare().await {
+        let prepared = match database.prepare().await {
+            Ok(()) => match key {
+                Some(key) => verify_key(database, key).await,
+                None => Ok(()),
+            },
+            Err(error) => Err(error),
+        };
+        match prepared {
             Ok(()) => return Ok(()),
             Err(error) if error.is_transient() => {
                 let delay = backoff.next_delay();

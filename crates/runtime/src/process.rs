@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use herald_store::Database;
+use herald_store::{Database, SecretsKey};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -13,16 +13,23 @@ use tokio_util::sync::CancellationToken;
 use crate::health::{self, Readiness};
 use crate::http::{self, HttpLimits};
 
+/// Where a process serves HTTP, and what besides health and metrics.
+pub struct HttpServer {
+    pub listener: TcpListener,
+    pub limits: HttpLimits,
+    pub routes: Router,
+}
+
 /// Serves `routes` plus `/healthz`, `/readyz` and `/metrics` on `listener` within `limits`
 /// until `shutdown`,
 /// registers the database in `readiness` and `registry`, then creates and migrates the
-/// database (waiting for it as long as it takes, or until `shutdown`). Returns the server, to
+/// database and checks `key` against it (waiting for it as long as it takes, or until
+/// `shutdown`; see [`crate::database::prepare`]). Returns the server, to
 /// await once the process's work is done.
 pub async fn serve_and_prepare(
-    listener: TcpListener,
-    limits: HttpLimits,
-    routes: Router,
+    server: HttpServer,
     database: &Database,
+    key: Option<&SecretsKey>,
     readiness: Readiness,
     mut registry: Registry,
     shutdown: &CancellationToken,
@@ -33,8 +40,15 @@ pub async fn serve_and_prepare(
         &mut registry,
         shutdown,
     );
-    let router = routes.merge(health::router(readiness, Arc::new(registry)));
-    let server = tokio::spawn(http::serve(listener, router, limits, shutdown.clone()));
-    crate::database::prepare(database, shutdown).await?;
+    let router = server
+        .routes
+        .merge(health::router(readiness, Arc::new(registry)));
+    let server = tokio::spawn(http::serve(
+        server.listener,
+        router,
+        server.limits,
+        shutdown.clone(),
+    ));
+    crate::database::prepare(database, key, shutdown).await?;
     Ok(server)
 }

@@ -81,7 +81,11 @@ pub fn init(service: &'static str, args: &TelemetryArgs) -> anyhow::Result<Telem
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     let result = match args.log_format {
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(|| EscapedStderr),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(
@@ -102,4 +106,27 @@ pub fn init(service: &'static str, args: &TelemetryArgs) -> anyhow::Result<Telem
         );
     }
     Ok(TelemetryGuard { provider })
+}
+
+/// Standard error for text logs: each record is written with the control characters of its
+/// fields escaped (see [`crate::escape`]), so that text from a publisher or an endpoint
+/// cannot forge a log line. JSON logs need no such care: JSON escapes them.
+struct EscapedStderr;
+
+impl std::io::Write for EscapedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    /// The formatter writes each record whole, in one call.
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        std::io::stderr()
+            .lock()
+            .write_all(&crate::escape::escape_log_line(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

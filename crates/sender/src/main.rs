@@ -5,7 +5,11 @@ use herald_sender::SenderConfig;
 use tokio::net::TcpListener;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
+    herald_runtime::exit_on_error(run().await);
+}
+
+async fn run() -> anyhow::Result<()> {
     let config = SenderConfig::parse();
     let _telemetry = telemetry::init("herald-sender", &config.telemetry)?;
     let listener = TcpListener::bind(config.metrics_addr)

@@ -1,7 +1,7 @@
 //! Building the sender, and running it as its own process.
 
 use herald_runtime::Router;
-use herald_runtime::process::serve_and_prepare;
+use herald_runtime::process::{HttpServer, serve_and_prepare};
 use std::time::Duration;
 
 use herald_runtime::{Readiness, Registry};
@@ -72,15 +72,18 @@ pub async fn run(
         config.delivery.settings(),
         config.sender.settings(config.lifecycle.drain_timeout),
         database.clone(),
-        key,
+        key.clone(),
         &mut registry,
         &readiness,
     )?;
     let health = serve_and_prepare(
-        metrics_listener,
-        config.http_limits.clone(),
-        Router::new(),
+        HttpServer {
+            listener: metrics_listener,
+            limits: config.http_limits.clone(),
+            routes: Router::new(),
+        },
         &database,
+        Some(&key),
         readiness,
         registry,
         &shutdown,

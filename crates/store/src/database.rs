@@ -38,8 +38,13 @@ impl Database {
     /// Builds the pool. No connection is made until one is needed.
     pub fn new(config: &DatabaseConfig) -> Result<Self, StoreError> {
         let mut pg_config: tokio_postgres::Config = config.url.parse().map_err(|e| {
-            StoreError::Unavailable(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
+            StoreError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
         })?;
+        if config.pool_size == 0 {
+            return Err(StoreError::Config(
+                "DATABASE_POOL_SIZE must be at least 1".into(),
+            ));
+        }
         if pg_config.get_connect_timeout().is_none() {
             pg_config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -54,15 +59,13 @@ impl Database {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(config.pool_size.max(1))
+            .max_size(config.pool_size)
             .wait_timeout(Some(CONNECT_TIMEOUT))
             .create_timeout(Some(CONNECT_TIMEOUT))
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .runtime(Runtime::Tokio1)
             .build()
-            .map_err(|e| {
-                StoreError::Unavailable(format!("cannot build the connection pool: {e}"))
-            })?;
+            .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))?;
         Ok(Self {
             pool,
             config: pg_config,
@@ -99,8 +102,7 @@ impl Database {
             .await?;
         drop(client);
         driver.abort();
-        let report =
-            report.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        let report = report.map_err(|e| StoreError::Migration(e.to_string()))?;
         for migration in report.applied_migrations() {
             tracing::info!(migration = %migration, "applied database migration");
         }

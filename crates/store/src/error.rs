@@ -14,6 +14,16 @@ pub enum StoreError {
     /// A stored secret does not decrypt with this `SECRETS_KEY`.
     #[error("a stored secret of webhook {webhook_id} cannot be decrypted with this SECRETS_KEY")]
     Undecryptable { webhook_id: String },
+    /// The configuration cannot work however long we wait: an invalid `DATABASE_URL` or pool
+    /// setting, a role the server refuses, a TLS setting the server cannot meet.
+    #[error("the database configuration is unusable: {0}")]
+    Config(String),
+    /// A migration failed: the schema is not what this version needs.
+    #[error("a database migration failed: {0}")]
+    Migration(String),
+    /// `SECRETS_KEY` does not open the secrets already stored.
+    #[error("{0}")]
+    WrongKey(String),
     /// A stored row does not hold what the code expects.
     #[error("webhook {webhook_id} holds an invalid {field}")]
     Corrupt {
@@ -34,29 +44,44 @@ impl StoreError {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> Self {
-        let connection_lost = error.is_closed()
-            || match error.code() {
-                // Class 08 (connection exception), 57P0x (shutdown, cannot connect now).
-                Some(code) => {
-                    let code = code.code();
-                    code.starts_with("08") || code.starts_with("57P")
-                }
-                // No SQLSTATE: an I/O error talking to the server.
-                None => true,
-            };
-        if connection_lost {
-            StoreError::Unavailable(describe(&error))
-        } else {
-            StoreError::Query(error)
+        match error.code().map(|code| code.code()) {
+            // Class 08 (connection exception), 57P0x (shutdown, cannot connect now).
+            Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+                StoreError::Unavailable(describe(&error))
+            }
+            // Class 28: the server refuses this role or password; waiting will not change it.
+            Some(code) if code.starts_with("28") => StoreError::Config(describe(&error)),
+            Some(_) => StoreError::Query(error),
+            // No SQLSTATE: a lost connection or an I/O error is an outage; anything else
+            // (invalid configuration, authentication the client cannot do, TLS) is not.
+            None if error.is_closed() || has_io_source(&error) => {
+                StoreError::Unavailable(describe(&error))
+            }
+            None => StoreError::Config(describe(&error)),
         }
     }
+}
+
+/// Whether an I/O error is among the causes of `error`.
+fn has_io_source(error: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(current) = source {
+        if current.is::<std::io::Error>() {
+            return true;
+        }
+        source = current.source();
+    }
+    false
 }
 
 impl From<PoolError> for StoreError {
     fn from(error: PoolError) -> Self {
         match error {
             PoolError::Backend(error) => error.into(),
-            other => StoreError::Unavailable(other.to_string()),
+            // A timeout waiting for or creating a connection is an outage; the rest (a closed
+            // pool, no runtime) is a fault of the setup.
+            PoolError::Timeout(_) => StoreError::Unavailable(error.to_string()),
+            other => StoreError::Config(other.to_string()),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! - [`attempts`]: the attempt log, written in batches by an [`AttemptRecorder`].
 //! - [`changes`]: `LISTEN`ing for registry changes, so that in-memory copies follow within
 //!   milliseconds.
+//! - [`keys`]: checking at start that `SECRETS_KEY` opens the stored secrets.
 //! - [`secrets`]: encryption at rest of auth header values and signing secrets.
 //! - [`text`]: text from outside made storable (PostgreSQL refuses NUL characters).
 
@@ -14,6 +15,7 @@ pub mod attempts;
 pub mod changes;
 pub mod database;
 pub mod error;
+pub mod keys;
 pub mod secrets;
 pub mod text;
 pub mod webhooks;

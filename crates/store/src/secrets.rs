@@ -10,12 +10,17 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use sha2::{Digest, Sha256};
 
 const NONCE_LEN: usize = 12;
 
 /// The key that encrypts auth header values and signing secrets in the database.
 #[derive(Clone)]
-pub struct SecretsKey(Aes256Gcm);
+pub struct SecretsKey {
+    cipher: Aes256Gcm,
+    /// Names the key without revealing it: 16 hex digits of a hash of it.
+    id: String,
+}
 
 /// `SECRETS_KEY` is not base64 of 32 bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,7 +41,20 @@ impl SecretsKey {
             .decode(encoded.trim())
             .map_err(|_| InvalidSecretsKey)?;
         let key = Key::<Aes256Gcm>::try_from(bytes.as_slice()).map_err(|_| InvalidSecretsKey)?;
-        Ok(Self(Aes256Gcm::new(&key)))
+        let digest = Sha256::new()
+            .chain_update(b"herald secrets key id\0")
+            .chain_update(&bytes)
+            .finalize();
+        let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Self {
+            cipher: Aes256Gcm::new(&key),
+            id,
+        })
+    }
+
+    /// The key's id, safe to store and print.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// A new random key in its base64 form, for `herald up` and operators.
@@ -53,7 +71,7 @@ impl SecretsKey {
             aad: context.as_bytes(),
         };
         // Encryption only fails for inputs of many gigabytes.
-        let ciphertext = self.0.encrypt(&nonce, payload).unwrap_or_default();
+        let ciphertext = self.cipher.encrypt(&nonce, payload).unwrap_or_default();
         let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         sealed.extend_from_slice(&nonce_bytes);
         sealed.extend_from_slice(&ciphertext);
@@ -71,7 +89,7 @@ impl SecretsKey {
             msg: ciphertext,
             aad: context.as_bytes(),
         };
-        self.0.decrypt(&nonce, payload).map_err(|_| OpenError)
+        self.cipher.decrypt(&nonce, payload).map_err(|_| OpenError)
     }
 }
 
@@ -104,6 +122,19 @@ mod tests {
         assert_eq!(key.open("WEBH-2/auth", &sealed), Err(OpenError));
         assert_eq!(self::key().open("WEBH-1/auth", &sealed), Err(OpenError));
         assert_eq!(key.open("WEBH-1/auth", &sealed[..5]), Err(OpenError));
+    }
+
+    #[test]
+    fn a_key_id_names_the_key_without_revealing_it() {
+        let text = SecretsKey::generate_base64();
+        let (a, b) = (
+            SecretsKey::from_base64(&text).expect("key"),
+            SecretsKey::from_base64(&text).expect("key"),
+        );
+        assert_eq!(a.id(), b.id());
+        assert_eq!(a.id().len(), 16);
+        assert_ne!(a.id(), key().id());
+        assert!(!text.contains(a.id()));
     }
 
     #[test]

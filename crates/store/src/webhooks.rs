@@ -133,7 +133,7 @@ impl DeliveryTarget {
 }
 
 const AUTH_VALUE: &str = "auth_header_value";
-const SIGNING_SECRET: &str = "signing_secret";
+pub(crate) const SIGNING_SECRET: &str = "signing_secret";
 
 const WEBHOOK_COLUMNS: &str = "w.id, w.tenant_id, w.name, w.url, w.event_types, \
     w.auth_header_name, w.auth_header_value_sealed, w.enabled, w.description, \
@@ -576,6 +576,11 @@ fn same_origin(a: &str, b: &str) -> bool {
 }
 
 fn context(id: &WebhookId, field: &str) -> String {
+    sealing_context(id.as_str(), field)
+}
+
+/// What a secret of webhook `id` in column `field` is sealed for.
+pub(crate) fn sealing_context(id: &str, field: &str) -> String {
     format!("{id}/{field}")
 }
 

@@ -8,6 +8,7 @@ use herald_broker::connect;
 use herald_broker::parked::{FailedDelivery, Filter, Moved, ParkedError, ParkedQueues};
 use herald_contract::{EventType, TenantId, WebhookId};
 use herald_runtime::args::BrokerArgs;
+use herald_runtime::escape::escape_control;
 use serde_json::json;
 
 /// Which failed deliveries a command applies to.
@@ -189,7 +190,7 @@ pub async fn rejected(args: RejectedArgs) -> anyhow::Result<()> {
                 } else {
                     println!(
                         "{}\n    {}",
-                        message.reason.as_deref().unwrap_or("(no reason)"),
+                        escape_control(message.reason.as_deref().unwrap_or("(no reason)")),
                         excerpt(&body, 160)
                     );
                 }
@@ -263,7 +264,7 @@ fn failed_table(failed: &[FailedDelivery]) -> String {
         let d = &f.delivery;
         let last = match (f.last_status, &f.last_error) {
             (Some(status), _) => format!("{status}"),
-            (None, Some(error)) => error.clone(),
+            (None, Some(error)) => escape_control(error).into_owned(),
             (None, None) => "-".into(),
         };
         out.push_str(&format!(
@@ -281,9 +282,12 @@ fn failed_table(failed: &[FailedDelivery]) -> String {
     out
 }
 
+/// At most `chars` characters of `text`, its control characters escaped: what a publisher or
+/// an endpoint wrote never drives the operator's terminal.
 fn excerpt(text: &str, chars: usize) -> String {
+    let text = escape_control(text);
     if text.chars().count() <= chars {
-        text.to_owned()
+        text.into_owned()
     } else {
         format!("{}…", text.chars().take(chars - 1).collect::<String>())
     }

@@ -1,6 +1,6 @@
 //! `herald serve`
 
-use herald_runtime::process::serve_and_prepare;
+use herald_runtime::process::{HttpServer, serve_and_prepare};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -113,17 +113,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let api = herald_api::router(api_state(
         &database,
-        key,
+        key.clone(),
         &args.delivery,
         token,
         args.broker.config(),
     )?);
     let listener = bind(args.http.http_addr).await?;
     let server = serve_and_prepare(
-        listener,
-        args.http.limits.clone(),
-        api,
+        HttpServer {
+            listener,
+            limits: args.http.limits.clone(),
+            routes: api,
+        },
         &database,
+        Some(&key),
         readiness,
         registry,
         &shutdown,

@@ -1,6 +1,6 @@
 //! `herald up`: everything in one process, for a single machine.
 
-use herald_runtime::process::serve_and_prepare;
+use herald_runtime::process::{HttpServer, serve_and_prepare};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -106,17 +106,20 @@ pub async fn start(
     )?;
     let api = serve::api_state(
         &database,
-        key,
+        key.clone(),
         &args.delivery,
         admin_token,
         args.broker.config(),
     )?;
     announce(&listener.local_addr()?.to_string(), &token, &state_dir);
     let server = serve_and_prepare(
-        listener,
-        args.http.limits.clone(),
-        herald_api::router(api),
+        HttpServer {
+            listener,
+            limits: args.http.limits.clone(),
+            routes: herald_api::router(api),
+        },
         &database,
+        Some(&key),
         readiness,
         registry,
         &shutdown,
