@@ -45,7 +45,7 @@ async fn metrics_parse_as_prometheus_text_and_move_with_deliveries() {
         .await;
 
     // Assert
-    let after = wait::until("the counters to move", Duration::from_secs(5), || async {
+    let after = wait::until("the counters to move", Duration::from_secs(15), || async {
         let (_, text) = app.api.get_text("/metrics").await;
         let scrape = parse(&text);
         let moved = value(
@@ -58,7 +58,12 @@ async fn metrics_parse_as_prometheus_text_and_move_with_deliveries() {
                 "herald_fanout_events_total",
                 &[("outcome", "fanned_out")],
             ) >= 3.0
-            && value(&scrape, "herald_fanout_events_rejected_total", &[]) >= 1.0;
+            && value(&scrape, "herald_fanout_events_rejected_total", &[]) >= 1.0
+            && value(
+                &scrape,
+                "herald_queue_messages",
+                &[("queue", "webhooks.rejected")],
+            ) >= 1.0;
         moved.then_some(scrape)
     })
     .await;
@@ -93,6 +98,21 @@ async fn metrics_parse_as_prometheus_text_and_move_with_deliveries() {
     assert_eq!(value(&after, "herald_fanout_registry_webhooks", &[]), 1.0);
     assert_eq!(value(&after, "herald_sender_broker_connected", &[]), 1.0);
     assert_eq!(value(&after, "herald_database_up", &[]), 1.0);
+    assert_eq!(
+        value(
+            &after,
+            "herald_queue_messages",
+            &[("queue", "webhooks.rejected")]
+        ),
+        1.0
+    );
+    assert!(
+        after
+            .samples
+            .iter()
+            .any(|s| s.metric == "herald_queue_messages"
+                && s.labels.get("queue") == Some("webhooks.failed"))
+    );
     assert!(
         after
             .samples

@@ -111,6 +111,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
         &shutdown,
     );
+    herald_runtime::broker::watch_parked_depth(args.broker.config(), &mut registry, &shutdown);
     let api = herald_api::router(api_state(
         &database,
         key.clone(),

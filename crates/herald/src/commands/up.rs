@@ -88,6 +88,7 @@ pub async fn start(
     let database = Database::new(&args.database.config())?;
     let mut registry = Registry::default();
     let readiness = Readiness::default();
+    herald_runtime::broker::watch_parked_depth(broker.clone(), &mut registry, &shutdown);
     let fanout = Fanout::new(
         broker.clone(),
         args.fanout.settings(drain),
