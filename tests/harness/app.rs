@@ -21,6 +21,13 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 /// A secrets key for test installations.
 pub const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
+/// The key test installations seal delivery messages with (derived from [`SECRETS_KEY`]), for
+/// tests that put deliveries on the queues themselves.
+pub fn seal_key() -> herald_broker::SealKey {
+    let key = herald_store::SecretsKey::from_base64(SECRETS_KEY).expect("a valid secrets key");
+    herald_runtime::args::seal_key(&key)
+}
+
 /// How a test wants Herald configured.
 #[derive(Debug, Clone)]
 pub struct Options {

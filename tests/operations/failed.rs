@@ -126,6 +126,7 @@ async fn a_replay_killed_half_way_loses_nothing() {
     let webhook_id: herald_contract::WebhookId = webhook["id"].as_str().unwrap().parse().unwrap();
     let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
     tokio::time::sleep_until(propagation).await;
+    let seal_key = herald_tests::app::seal_key();
     let mut expected = Vec::new();
     for n in 0..3000 {
         let raw = event("acme", "contact-created", json!({"n": n}));
@@ -136,7 +137,7 @@ async fn a_replay_killed_half_way_loses_nothing() {
             received_at: chrono::Utc::now(),
         };
         let parsed = DomainEvent::parse(&body, &envelope, 1 << 20).unwrap();
-        let headers = DeliveryHeaders {
+        let mut headers = DeliveryHeaders {
             attempts: 6,
             ..DeliveryHeaders::fresh(webhook_id.clone(), &parsed, None, None)
         };
@@ -145,6 +146,7 @@ async fn a_replay_killed_half_way_loses_nothing() {
             last_error: "HTTP 500".into(),
         };
         let payload = herald_contract::payload::build_payload(&webhook_id, &parsed);
+        headers.seal = Some(seal_key.seal(&headers, &payload));
         app.broker
             .put(
                 &app.topology.failed_queue(),

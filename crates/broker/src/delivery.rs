@@ -27,6 +27,8 @@ pub struct DeliveryHeaders {
     pub first_attempt_at: Option<DateTime<Utc>>,
     pub traceparent: Option<String>,
     pub tracestate: Option<String>,
+    /// Fanout's seal over the body and the routing headers (see [`crate::seal`]).
+    pub seal: Option<String>,
 }
 
 /// How the last attempt of a delivery went, for the retry and failed queues' headers.
@@ -63,6 +65,7 @@ impl DeliveryHeaders {
             first_attempt_at: None,
             traceparent,
             tracestate,
+            seal: None,
         }
     }
 
@@ -108,6 +111,7 @@ impl DeliveryHeaders {
             tracestate: get_str(table, headers::TRACESTATE)
                 .and_then(valid_tracestate)
                 .map(str::to_owned),
+            seal: get_str(table, headers::SEAL).map(str::to_owned),
         })
     }
 
@@ -165,6 +169,7 @@ impl DeliveryHeaders {
             self.traceparent.as_deref(),
         );
         put_opt_str(&mut table, headers::TRACESTATE, self.tracestate.as_deref());
+        put_opt_str(&mut table, headers::SEAL, self.seal.as_deref());
         table
     }
 
@@ -203,6 +208,7 @@ mod tests {
             first_attempt_at: Utc.with_ymd_and_hms(2024, 3, 21, 13, 46, 47).single(),
             traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
             tracestate: None,
+            seal: Some("v1,k1,AAAA".into()),
         }
     }
 

@@ -8,6 +8,7 @@
 //! - [`headers`]: reading and writing AMQP header tables.
 //! - [`session`]: a consuming session (two connections, topology, consumer, drain) for the
 //!   services.
+//! - [`seal`]: the MAC that fanout puts on every delivery message and senders check.
 //! - [`parked`]: listing, replaying and purging the failed and rejected queues.
 //! - [`delivery`]: the delivery message that travels from fanout to the senders, through the
 //!   retry stages, to the failed queue.
@@ -21,12 +22,14 @@ pub mod connection;
 pub mod delivery;
 pub mod headers;
 pub mod parked;
+pub mod seal;
 pub mod session;
 pub mod topology;
 
 pub use connection::{BrokerConfig, connect};
 pub use delivery::{DeliveryHeaders, FailureFacts, MalformedDelivery};
 pub use herald_contract::amqp::{CONFIRM_TIMEOUT, PublishError, Publisher};
+pub use seal::{SealError, SealKey};
 
 /// Re-exported so that services use the same lapin as this crate.
 pub use lapin;

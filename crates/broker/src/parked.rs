@@ -356,6 +356,7 @@ mod tests {
             first_attempt_at: None,
             traceparent: None,
             tracestate: None,
+            seal: None,
         }
     }
 

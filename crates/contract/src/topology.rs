@@ -129,6 +129,8 @@ pub mod headers {
     pub const FAILED_AT: &str = "x-failed-at";
     /// Why an event or message was rejected (string).
     pub const REJECT_REASON: &str = "x-reject-reason";
+    /// The seal fanout puts on a delivery message (`v1,<key id>,<base64 MAC>`, string).
+    pub const SEAL: &str = "x-herald-seal";
     /// W3C trace context.
     pub const TRACEPARENT: &str = "traceparent";
     /// W3C trace state.

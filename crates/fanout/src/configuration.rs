@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use herald_broker::SealKey;
 use herald_contract::event::DEFAULT_MAX_EVENT_BYTES;
-use herald_runtime::args::{BrokerArgs, DatabaseArgs, LifecycleArgs};
+use herald_runtime::args::{BrokerArgs, DatabaseArgs, LifecycleArgs, SecretsArgs};
 use herald_runtime::http::HttpLimits;
 use herald_runtime::telemetry::TelemetryArgs;
 
@@ -18,6 +19,9 @@ pub struct FanoutConfig {
     pub broker: BrokerArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// `SECRETS_KEY`: fanout seals delivery messages with a key derived from it.
+    #[command(flatten)]
+    pub secrets: SecretsArgs,
     #[command(flatten)]
     pub fanout: FanoutArgs,
     #[command(flatten)]
@@ -43,11 +47,13 @@ pub struct FanoutArgs {
 }
 
 impl FanoutArgs {
-    pub fn settings(&self, drain_timeout: Duration) -> FanoutSettings {
+    /// Fanout's settings; it seals every delivery message with `seal`.
+    pub fn settings(&self, drain_timeout: Duration, seal: SealKey) -> FanoutSettings {
         FanoutSettings {
             max_event_bytes: self.max_event_bytes,
             prefetch: self.fanout_prefetch.max(1),
             drain_timeout,
+            seal,
         }
     }
 }

@@ -11,7 +11,7 @@ use herald_broker::headers::{get_str, put_str};
 use herald_broker::lapin::BasicProperties;
 use herald_broker::lapin::message::Delivery;
 use herald_broker::session::ConsumingSession;
-use herald_broker::{BrokerConfig, DeliveryHeaders, Publisher};
+use herald_broker::{BrokerConfig, DeliveryHeaders, Publisher, SealKey};
 use herald_contract::payload::build_payload;
 use herald_contract::topology::headers;
 use herald_contract::{DomainEvent, EventEnvelope, RejectReason};
@@ -35,6 +35,8 @@ pub struct FanoutSettings {
     pub prefetch: u16,
     /// How long a stop may wait for in-flight events.
     pub drain_timeout: Duration,
+    /// What every delivery message is sealed with, for the senders to check.
+    pub seal: SealKey,
 }
 
 /// The fanout service: consumes events, publishes deliveries.
@@ -53,6 +55,7 @@ struct Session {
     deliveries_queue: String,
     rejected_queue: String,
     max_event_bytes: usize,
+    seal: SealKey,
     index: SharedIndex,
     metrics: FanoutMetrics,
     /// Cancelled by a handler whose publish failed: the session ends and a new one starts
@@ -121,6 +124,7 @@ impl Fanout {
             deliveries_queue: topology.deliveries_queue(),
             rejected_queue: topology.rejected_queue(),
             max_event_bytes: self.settings.max_event_bytes,
+            seal: self.settings.seal.clone(),
             index: self.index.clone(),
             metrics: self.metrics.clone(),
             broken: consuming.broken(),
@@ -220,13 +224,14 @@ async fn fan_out(
     } = trace::outgoing(&span, incoming);
     let publishes = webhooks.iter().map(|webhook_id| {
         let body = build_payload(webhook_id, event);
-        let properties = DeliveryHeaders::fresh(
+        let mut headers = DeliveryHeaders::fresh(
             webhook_id.clone(),
             event,
             traceparent.clone(),
             tracestate.clone(),
-        )
-        .to_properties(None);
+        );
+        headers.seal = Some(session.seal.seal(&headers, &body));
+        let properties = headers.to_properties(None);
         async move {
             session
                 .publisher

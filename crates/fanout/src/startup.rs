@@ -1,6 +1,7 @@
 //! Running fanout as its own process.
 
 use herald_runtime::Router;
+use herald_runtime::args::seal_key;
 use herald_runtime::process::{HttpServer, serve_and_prepare};
 
 use herald_runtime::{Readiness, Registry};
@@ -23,7 +24,10 @@ pub async fn run(
     let readiness = Readiness::default();
     let fanout = Fanout::new(
         config.broker.config(),
-        config.fanout.settings(config.lifecycle.drain_timeout),
+        config.fanout.settings(
+            config.lifecycle.drain_timeout,
+            seal_key(&config.secrets.key()?),
+        ),
         database.clone(),
         FanoutMetrics::register(&mut registry),
         readiness.component("broker"),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use herald_broker::BrokerConfig;
+use herald_broker::{BrokerConfig, SealKey};
 use herald_contract::{QueueType, RetryLadder, Topology};
 use herald_store::{DatabaseConfig, SecretsKey};
 
@@ -131,6 +131,12 @@ impl SecretsArgs {
         )?;
         Ok(SecretsKey::from_base64(encoded.expose())?)
     }
+}
+
+/// The key fanout seals delivery messages with and senders check them with, derived from
+/// `SECRETS_KEY` and named after it.
+pub fn seal_key(key: &SecretsKey) -> SealKey {
+    SealKey::new(key.id(), key.derive("herald delivery seal v1"))
 }
 
 /// How long the attempt log keeps attempts.

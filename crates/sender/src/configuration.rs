@@ -10,6 +10,8 @@ use herald_runtime::args::{
 use herald_runtime::http::HttpLimits;
 use herald_runtime::telemetry::TelemetryArgs;
 
+use herald_broker::SealKey;
+
 use crate::client::ClientSettings;
 use crate::policy::{NetworkPolicy, TargetRanges};
 use crate::service::SenderSettings;
@@ -88,12 +90,14 @@ pub struct SenderArgs {
 }
 
 impl SenderArgs {
-    pub fn settings(&self, drain_timeout: Duration) -> SenderSettings {
+    /// The sender's settings; it sends only deliveries sealed with one of `seal_keys`.
+    pub fn settings(&self, drain_timeout: Duration, seal_keys: Vec<SealKey>) -> SenderSettings {
         SenderSettings {
             prefetch: self.sender_prefetch.max(1),
             max_in_flight_per_webhook: self.sender_max_in_flight_per_webhook.max(1),
             webhook_wait: self.sender_webhook_wait,
             drain_timeout,
+            seal_keys,
         }
     }
 }

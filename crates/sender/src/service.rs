@@ -14,9 +14,10 @@ use herald_broker::acks::{Acks, Settle};
 use herald_broker::headers::put_str;
 use herald_broker::lapin::BasicProperties;
 use herald_broker::lapin::message::Delivery;
+use herald_broker::seal::verify_delivery;
 use herald_broker::session::ConsumingSession;
 use herald_broker::{
-    BrokerConfig, DeliveryHeaders, FailureFacts, MalformedDelivery, PublishError, Publisher,
+    BrokerConfig, DeliveryHeaders, FailureFacts, PublishError, Publisher, SealKey,
 };
 use herald_contract::ladder::stage_label;
 use herald_contract::topology::headers;
@@ -46,6 +47,8 @@ pub struct SenderSettings {
     pub webhook_wait: Duration,
     /// How long a stop may wait for deliveries in flight.
     pub drain_timeout: Duration,
+    /// Only deliveries sealed with one of these keys are sent (see `herald_broker::seal`).
+    pub seal_keys: Vec<SealKey>,
 }
 
 /// The sender service.
@@ -70,6 +73,7 @@ struct Session {
     recorder: AttemptRecorder,
     metrics: SenderMetrics,
     limiter: Arc<InFlightLimiter>,
+    seal_keys: Arc<[SealKey]>,
     defer_delay: Duration,
     /// Cancelled by a handler whose publish failed: the session restarts on fresh connections.
     broken: CancellationToken,
@@ -133,6 +137,7 @@ impl Sender {
             recorder: self.recorder.clone(),
             metrics: self.metrics.clone(),
             limiter: self.limiter.clone(),
+            seal_keys: self.settings.seal_keys.clone().into(),
             defer_delay: self.broker.defer_delay,
             broken: consuming.broken(),
             shutdown: shutdown.clone(),
@@ -172,10 +177,18 @@ async fn handle(session: Arc<Session>, delivery: Delivery, acks: Acks) {
     let Delivery {
         data, properties, ..
     } = delivery;
-    let delivery = match DeliveryHeaders::parse(&properties) {
+    // Only what fanout built is sent: anything else on the queue goes to the rejected queue.
+    let authentic = DeliveryHeaders::parse(&properties)
+        .map_err(|malformed| malformed.to_string())
+        .and_then(|headers| {
+            verify_delivery(&session.seal_keys, &headers, &data)
+                .map(|()| headers)
+                .map_err(|refused| refused.to_string())
+        });
+    let delivery = match authentic {
         Ok(headers) => headers,
-        Err(malformed) => {
-            let moved = reject_malformed(&session, &data, &properties, &malformed).await;
+        Err(reason) => {
+            let moved = reject_malformed(&session, &data, &properties, &reason).await;
             return finish(&session, settle, moved);
         }
     };
@@ -436,14 +449,14 @@ fn finish(session: &Session, settle: Settle, moved: Result<(), PublishError>) {
     }
 }
 
-/// Moves a message that is not a delivery to the rejected queue, with the reason.
+/// Moves a message that is not a delivery fanout made to the rejected queue, with the reason.
 async fn reject_malformed(
     session: &Session,
     data: &[u8],
     properties: &BasicProperties,
-    malformed: &MalformedDelivery,
+    malformed: &str,
 ) -> Result<(), PublishError> {
-    tracing::warn!(reason = %malformed, "malformed delivery message rejected");
+    tracing::warn!(reason = %malformed, "delivery message rejected");
     session
         .metrics
         .dropped

@@ -1,6 +1,7 @@
 //! Building the sender, and running it as its own process.
 
 use herald_runtime::Router;
+use herald_runtime::args::seal_key;
 use herald_runtime::process::{HttpServer, serve_and_prepare};
 use std::time::Duration;
 
@@ -70,7 +71,9 @@ pub async fn run(
     let parts = build(
         config.broker.config(),
         config.delivery.settings(),
-        config.sender.settings(config.lifecycle.drain_timeout),
+        config
+            .sender
+            .settings(config.lifecycle.drain_timeout, vec![seal_key(&key)]),
         database.clone(),
         key.clone(),
         &mut registry,

@@ -10,6 +10,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 const NONCE_LEN: usize = 12;
@@ -18,6 +19,8 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct SecretsKey {
     cipher: Aes256Gcm,
+    /// The key itself, from which keys for other purposes are derived.
+    raw: [u8; 32],
     /// Names the key without revealing it: 16 hex digits of a hash of it.
     id: String,
 }
@@ -46,10 +49,22 @@ impl SecretsKey {
             .chain_update(&bytes)
             .finalize();
         let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let mut raw = [0u8; 32];
+        raw.copy_from_slice(&bytes);
         Ok(Self {
             cipher: Aes256Gcm::new(&key),
+            raw,
             id,
         })
+    }
+
+    /// A key for `purpose`, derived from this one (HMAC-SHA256 of the purpose): what it opens
+    /// reveals nothing of the secrets key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.raw)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     /// The key's id, safe to store and print.

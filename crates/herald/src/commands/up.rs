@@ -1,5 +1,6 @@
 //! `herald up`: everything in one process, for a single machine.
 
+use herald_runtime::args::seal_key;
 use herald_runtime::process::{HttpServer, serve_and_prepare};
 use std::path::{Path, PathBuf};
 
@@ -91,7 +92,7 @@ pub async fn start(
     herald_runtime::broker::watch_parked_depth(broker.clone(), &mut registry, &shutdown);
     let fanout = Fanout::new(
         broker.clone(),
-        args.fanout.settings(drain),
+        args.fanout.settings(drain, seal_key(&key)),
         database.clone(),
         FanoutMetrics::register(&mut registry),
         readiness.component("fanout broker session"),
@@ -99,7 +100,7 @@ pub async fn start(
     let sender = herald_sender::startup::build(
         broker,
         args.delivery.settings(),
-        args.sender.settings(drain),
+        args.sender.settings(drain, vec![seal_key(&key)]),
         database.clone(),
         key.clone(),
         &mut registry,
