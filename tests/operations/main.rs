@@ -4,6 +4,7 @@
 
 mod deployment;
 mod failed;
+mod key_rotation;
 mod metrics;
 mod publishing;
 mod retention;

@@ -6,10 +6,11 @@
 //! - `herald migrate`: database migrations.
 //! - `herald publish`: publishes a domain event, for trying Herald out.
 //! - `herald failed list|replay|purge`, `herald rejected list|purge`: the parked queues.
+//! - `herald secrets rotate-key`: seal every stored secret again with a new `SECRETS_KEY`.
 
 pub mod commands;
 
-use commands::{migrate, parked, publish, serve, topology, up};
+use commands::{migrate, parked, publish, secrets, serve, topology, up};
 
 /// Herald: webhook delivery for the platform's domain events.
 #[derive(Debug, clap::Parser)]
@@ -22,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Serve the management API.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Run everything (migrations, topology, API, fanout, sender) in one process.
     Up(Box<up::UpArgs>),
     /// Apply database migrations.
@@ -35,18 +36,21 @@ enum Command {
     Rejected(parked::RejectedArgs),
     /// Declare the broker topology, or print it as RabbitMQ definitions.
     Topology(topology::TopologyArgs),
+    /// Rotate SECRETS_KEY: seal every stored secret again with the current key.
+    Secrets(secrets::SecretsCommand),
 }
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::Up(args) => up::run(*args).await,
             Command::Migrate(args) => migrate::run(args).await,
             Command::Publish(args) => publish::run(args).await,
             Command::Failed(args) => parked::failed(args).await,
             Command::Rejected(args) => parked::rejected(args).await,
             Command::Topology(args) => topology::run(args).await,
+            Command::Secrets(args) => secrets::run(args).await,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use herald_broker::{BrokerConfig, SealKey};
 use herald_contract::{QueueType, RetryLadder, Topology};
-use herald_store::{DatabaseConfig, SecretsKey};
+use herald_store::{DatabaseConfig, Keyring, SecretsKey};
 
 use crate::secret::{Secret, value_or_file};
 
@@ -112,6 +112,12 @@ pub struct SecretsArgs {
     /// A file holding `SECRETS_KEY` (instead of the variable).
     #[arg(long, env = "SECRETS_KEY_FILE")]
     pub secrets_key_file: Option<PathBuf>,
+    /// The key being rotated away from: still opens what it sealed, never seals.
+    #[arg(long, env = "SECRETS_KEY_PREVIOUS", hide_env_values = true)]
+    pub secrets_key_previous: Option<Secret>,
+    /// A file holding `SECRETS_KEY_PREVIOUS` (instead of the variable).
+    #[arg(long, env = "SECRETS_KEY_PREVIOUS_FILE")]
+    pub secrets_key_previous_file: Option<PathBuf>,
 }
 
 impl SecretsArgs {
@@ -131,12 +137,35 @@ impl SecretsArgs {
         )?;
         Ok(SecretsKey::from_base64(encoded.expose())?)
     }
+
+    /// The previous key, during a rotation.
+    pub fn previous(&self) -> anyhow::Result<Option<SecretsKey>> {
+        value_or_file(
+            "SECRETS_KEY_PREVIOUS",
+            self.secrets_key_previous.as_ref(),
+            self.secrets_key_previous_file.as_deref(),
+        )?
+        .map(|encoded| {
+            SecretsKey::from_base64(encoded.expose()).context("SECRETS_KEY_PREVIOUS is not valid")
+        })
+        .transpose()
+    }
+
+    /// The key and, during a rotation, the previous one.
+    pub fn keyring(&self) -> anyhow::Result<Keyring> {
+        Ok(Keyring::new(self.key()?, self.previous()?))
+    }
 }
 
 /// The key fanout seals delivery messages with and senders check them with, derived from
 /// `SECRETS_KEY` and named after it.
 pub fn seal_key(key: &SecretsKey) -> SealKey {
     SealKey::new(key.id(), key.derive("herald delivery seal v1"))
+}
+
+/// The seal keys of every key held: a sender accepts deliveries sealed before a rotation.
+pub fn seal_keys(keys: &Keyring) -> Vec<SealKey> {
+    keys.keys().map(seal_key).collect()
 }
 
 /// How long the attempt log keeps attempts.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use herald_store::keys::verify_key;
-use herald_store::{Database, SecretsKey};
+use herald_store::{Database, Keyring};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
@@ -18,7 +18,7 @@ use crate::retry::Backoff;
 /// at start with it.
 pub async fn prepare(
     database: &Database,
-    key: Option<&SecretsKey>,
+    key: Option<&Keyring>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use herald_store::{Database, SecretsKey};
+use herald_store::{Database, Keyring};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -29,7 +29,7 @@ pub struct HttpServer {
 pub async fn serve_and_prepare(
     server: HttpServer,
     database: &Database,
-    key: Option<&SecretsKey>,
+    key: Option<&Keyring>,
     readiness: Readiness,
     mut registry: Registry,
     shutdown: &CancellationToken,

@@ -1,13 +1,13 @@
 //! Building the sender, and running it as its own process.
 
 use herald_runtime::Router;
-use herald_runtime::args::seal_key;
+use herald_runtime::args::seal_keys;
 use herald_runtime::process::{HttpServer, serve_and_prepare};
 use std::time::Duration;
 
 use herald_runtime::{Readiness, Registry};
 use herald_store::attempts::AttemptLog;
-use herald_store::{AttemptRecorder, Database, SecretsKey, WebhookStore};
+use herald_store::{AttemptRecorder, Database, Keyring, WebhookStore};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -36,7 +36,7 @@ pub fn build(
     client: ClientSettings,
     settings: SenderSettings,
     database: Database,
-    key: SecretsKey,
+    key: Keyring,
     registry: &mut Registry,
     readiness: &Readiness,
 ) -> anyhow::Result<SenderParts> {
@@ -64,7 +64,7 @@ pub async fn run(
     metrics_listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let key = config.secrets.key()?;
+    let key = config.secrets.keyring()?;
     let database = Database::new(&config.database.config())?;
     let mut registry = Registry::default();
     let readiness = Readiness::default();
@@ -73,7 +73,7 @@ pub async fn run(
         config.delivery.settings(),
         config
             .sender
-            .settings(config.lifecycle.drain_timeout, vec![seal_key(&key)]),
+            .settings(config.lifecycle.drain_timeout, seal_keys(&key)),
         database.clone(),
         key.clone(),
         &mut registry,

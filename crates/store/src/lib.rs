@@ -7,7 +7,7 @@
 //! - [`attempts`]: the attempt log, written in batches by an [`AttemptRecorder`].
 //! - [`changes`]: `LISTEN`ing for registry changes, so that in-memory copies follow within
 //!   milliseconds.
-//! - [`keys`]: checking at start that `SECRETS_KEY` opens the stored secrets.
+//! - [`keys`]: checking at start that `SECRETS_KEY` opens the stored secrets; rotating it.
 //! - [`secrets`]: encryption at rest of auth header values and signing secrets.
 //! - [`text`]: text from outside made storable (PostgreSQL refuses NUL characters).
 
@@ -24,7 +24,7 @@ pub use attempts::{AttemptLog, AttemptRecord, AttemptRecorder, AttemptResult, Ne
 pub use changes::WebhookChange;
 pub use database::{Database, DatabaseConfig};
 pub use error::StoreError;
-pub use secrets::SecretsKey;
+pub use secrets::{Keyring, SecretsKey};
 pub use webhooks::{
     AuthHeader, DeliveryTarget, NewWebhook, PreviousSecret, Webhook, WebhookPatch, WebhookRoute,
     WebhookStore,

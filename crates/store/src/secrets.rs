@@ -1,8 +1,10 @@
 //! Secrets at rest: AES-256-GCM under `SECRETS_KEY`.
 //!
-//! A sealed value is `nonce (12 bytes) || ciphertext || tag (16 bytes)`. The associated data
-//! binds it to its webhook and column, so a sealed value copied into another row or column
-//! does not decrypt.
+//! A sealed value is `0x01 || key id (8 bytes) || nonce (12 bytes) || ciphertext || tag (16
+//! bytes)`; values written before key ids existed are `nonce || ciphertext || tag`, and still
+//! open. The associated data binds a value to its webhook and column, so a sealed value
+//! copied into another row or column does not decrypt. A [`Keyring`] holds the current key,
+//! which seals, and during a rotation the previous one, which still opens.
 
 use std::fmt;
 
@@ -14,6 +16,9 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 const NONCE_LEN: usize = 12;
+/// The first byte of a value sealed with its key's id.
+const KEYED_FORMAT: u8 = 1;
+const KEY_ID_LEN: usize = 8;
 
 /// The key that encrypts auth header values and signing secrets in the database.
 #[derive(Clone)]
@@ -23,6 +28,7 @@ pub struct SecretsKey {
     raw: [u8; 32],
     /// Names the key without revealing it: 16 hex digits of a hash of it.
     id: String,
+    id_bytes: [u8; KEY_ID_LEN],
 }
 
 /// `SECRETS_KEY` is not base64 of 32 bytes.
@@ -48,13 +54,16 @@ impl SecretsKey {
             .chain_update(b"herald secrets key id\0")
             .chain_update(&bytes)
             .finalize();
-        let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let mut id_bytes = [0u8; KEY_ID_LEN];
+        id_bytes.copy_from_slice(&digest[..KEY_ID_LEN]);
+        let id = id_bytes.iter().map(|b| format!("{b:02x}")).collect();
         let mut raw = [0u8; 32];
         raw.copy_from_slice(&bytes);
         Ok(Self {
             cipher: Aes256Gcm::new(&key),
             raw,
             id,
+            id_bytes,
         })
     }
 
@@ -87,14 +96,31 @@ impl SecretsKey {
         };
         // Encryption only fails for inputs of many gigabytes.
         let ciphertext = self.cipher.encrypt(&nonce, payload).unwrap_or_default();
-        let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        let mut sealed = Vec::with_capacity(1 + KEY_ID_LEN + NONCE_LEN + ciphertext.len());
+        sealed.push(KEYED_FORMAT);
+        sealed.extend_from_slice(&self.id_bytes);
         sealed.extend_from_slice(&nonce_bytes);
         sealed.extend_from_slice(&ciphertext);
         sealed
     }
 
-    /// Decrypts a value sealed for `context`.
+    /// Whether `sealed` names this key as the one that sealed it.
+    pub fn sealed_it(&self, sealed: &[u8]) -> bool {
+        sealed.len() > 1 + KEY_ID_LEN
+            && sealed[0] == KEYED_FORMAT
+            && sealed[1..=KEY_ID_LEN] == self.id_bytes
+    }
+
+    /// Decrypts a value sealed for `context`, in either format.
     pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
+        if self.sealed_it(sealed) {
+            return self.open_unkeyed(context, &sealed[1 + KEY_ID_LEN..]);
+        }
+        self.open_unkeyed(context, sealed)
+    }
+
+    /// Decrypts `nonce || ciphertext || tag`.
+    fn open_unkeyed(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
         if sealed.len() < NONCE_LEN {
             return Err(OpenError);
         }
@@ -110,7 +136,58 @@ impl SecretsKey {
 
 impl fmt::Debug for SecretsKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretsKey(****)")
+        write!(f, "SecretsKey({}, ****)", self.id)
+    }
+}
+
+/// The keys a process holds: the current one seals; during a rotation the previous one
+/// (`SECRETS_KEY_PREVIOUS`) still opens what it sealed.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    current: SecretsKey,
+    previous: Option<SecretsKey>,
+}
+
+impl Keyring {
+    pub fn new(current: SecretsKey, previous: Option<SecretsKey>) -> Self {
+        Self { current, previous }
+    }
+
+    /// The key that seals.
+    pub fn current(&self) -> &SecretsKey {
+        &self.current
+    }
+
+    /// Every key held, the current one first.
+    pub fn keys(&self) -> impl Iterator<Item = &SecretsKey> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
+    }
+
+    /// Seals with the current key.
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
+        self.current.seal(context, plaintext)
+    }
+
+    /// Opens a value sealed by any key held: the one it names, or — for a value written before
+    /// key ids existed — whichever opens it.
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
+        if let Some(key) = self.keys().find(|key| key.sealed_it(sealed)) {
+            return key.open(context, sealed);
+        }
+        self.keys()
+            .find_map(|key| key.open_unkeyed(context, sealed).ok())
+            .ok_or(OpenError)
+    }
+
+    /// Whether `sealed` is not yet sealed with the current key (a rotation has it to do).
+    pub fn needs_reseal(&self, sealed: &[u8]) -> bool {
+        !self.current.sealed_it(sealed)
+    }
+}
+
+impl From<SecretsKey> for Keyring {
+    fn from(current: SecretsKey) -> Self {
+        Self::new(current, None)
     }
 }
 
@@ -150,6 +227,32 @@ mod tests {
         assert_eq!(a.id().len(), 16);
         assert_ne!(a.id(), key().id());
         assert!(!text.contains(a.id()));
+    }
+
+    #[test]
+    fn a_keyring_opens_what_its_previous_key_sealed_and_seals_with_the_current_one() {
+        let (old, new) = (key(), key());
+        let sealed_old = old.seal("WEBH-1/auth", b"v");
+        let ring = Keyring::new(new.clone(), Some(old.clone()));
+        assert_eq!(ring.open("WEBH-1/auth", &sealed_old), Ok(b"v".to_vec()));
+        assert!(ring.needs_reseal(&sealed_old));
+        let sealed_new = ring.seal("WEBH-1/auth", b"v");
+        assert!(new.sealed_it(&sealed_new) && !ring.needs_reseal(&sealed_new));
+        assert_eq!(
+            Keyring::from(new).open("WEBH-1/auth", &sealed_old),
+            Err(OpenError)
+        );
+    }
+
+    #[test]
+    fn values_sealed_before_key_ids_still_open() {
+        let key = key();
+        let keyed = key.seal("WEBH-1/auth", b"legacy");
+        let legacy = &keyed[1 + KEY_ID_LEN..];
+        assert_eq!(key.open("WEBH-1/auth", legacy), Ok(b"legacy".to_vec()));
+        let ring = Keyring::new(self::key(), Some(key));
+        assert_eq!(ring.open("WEBH-1/auth", legacy), Ok(b"legacy".to_vec()));
+        assert!(ring.needs_reseal(legacy));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio_postgres::error::SqlState;
 use crate::attempts::AttemptRecord;
 use crate::database::Database;
 use crate::error::StoreError;
-use crate::secrets::SecretsKey;
+use crate::secrets::Keyring;
 
 /// A custom header sent with every delivery, typically for the receiver's authentication.
 /// `Debug` never prints the value.
@@ -161,12 +161,17 @@ fn with_last_attempt_columns() -> String {
 #[derive(Clone)]
 pub struct WebhookStore {
     database: Database,
-    key: SecretsKey,
+    key: Keyring,
 }
 
 impl WebhookStore {
-    pub fn new(database: Database, key: SecretsKey) -> Self {
-        Self { database, key }
+    /// The registry on `database`; secrets are sealed with the key ring's current key and
+    /// opened with any key it holds.
+    pub fn new(database: Database, key: impl Into<Keyring>) -> Self {
+        Self {
+            database,
+            key: key.into(),
+        }
     }
 
     pub fn database(&self) -> &Database {

@@ -3,6 +3,7 @@
 pub mod migrate;
 pub mod parked;
 pub mod publish;
+pub mod secrets;
 pub mod serve;
 pub mod topology;
 pub mod up;

@@ -15,7 +15,7 @@ use herald_runtime::telemetry::{self, TelemetryArgs};
 use herald_runtime::{Readiness, Registry, shutdown};
 use herald_sender::{DeliveryArgs, DeliveryClient};
 use herald_store::attempts::AttemptLog;
-use herald_store::{Database, SecretsKey, WebhookStore};
+use herald_store::{Database, Keyring, WebhookStore};
 use tokio::net::TcpListener;
 
 #[derive(Debug, clap::Args)]
@@ -69,7 +69,7 @@ impl HttpArgs {
 /// The API's state on `database`.
 pub fn api_state(
     database: &Database,
-    key: SecretsKey,
+    key: Keyring,
     delivery: &DeliveryArgs,
     token: AdminToken,
     broker: BrokerConfig,
@@ -100,7 +100,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .context("ADMIN_TOKEN is not set: `herald serve` refuses to start without it")?
             .expose(),
     )?;
-    let key = args.secrets.key()?;
+    let key = args.secrets.keyring()?;
     let database = Database::new(&args.database.config())?;
     let shutdown = shutdown::on_signal();
     let readiness = Readiness::default();

@@ -1,6 +1,6 @@
 //! `herald up`: everything in one process, for a single machine.
 
-use herald_runtime::args::seal_key;
+use herald_runtime::args::{seal_key, seal_keys};
 use herald_runtime::process::{HttpServer, serve_and_prepare};
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,7 @@ use herald_runtime::{Readiness, Registry, shutdown};
 use herald_sender::startup::finish_writes;
 use herald_sender::{DeliveryArgs, SenderArgs};
 use herald_store::attempts::AttemptLog;
-use herald_store::{Database, SecretsKey};
+use herald_store::{Database, Keyring, SecretsKey};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -68,7 +68,10 @@ pub async fn start(
         Some(key) => key.expose().to_owned(),
         None => load_or_create(&state_dir.join("secrets-key"), SecretsKey::generate_base64)?.value,
     };
-    let key = SecretsKey::from_base64(&key_text)?;
+    let key = Keyring::new(
+        SecretsKey::from_base64(&key_text)?,
+        args.secrets.previous()?,
+    );
     let token = match args.http.admin_token()? {
         Some(token) => Kept {
             value: token.expose().to_owned(),
@@ -92,7 +95,7 @@ pub async fn start(
     herald_runtime::broker::watch_parked_depth(broker.clone(), &mut registry, &shutdown);
     let fanout = Fanout::new(
         broker.clone(),
-        args.fanout.settings(drain, seal_key(&key)),
+        args.fanout.settings(drain, seal_key(key.current())),
         database.clone(),
         FanoutMetrics::register(&mut registry),
         readiness.component("fanout broker session"),
@@ -100,7 +103,7 @@ pub async fn start(
     let sender = herald_sender::startup::build(
         broker,
         args.delivery.settings(),
-        args.sender.settings(drain, vec![seal_key(&key)]),
+        args.sender.settings(drain, seal_keys(&key)),
         database.clone(),
         key.clone(),
         &mut registry,
