@@ -38,7 +38,8 @@ impl Drop for Vhost {
     }
 }
 
-fn rabbitmqctl(args: &[&str]) {
+/// Runs `rabbitmqctl` with `args`, asserting success.
+pub fn rabbitmqctl(args: &[&str]) {
     let output = Command::new("rabbitmqctl")
         .arg("-q")
         .args(args)

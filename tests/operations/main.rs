@@ -5,6 +5,7 @@
 mod deployment;
 mod failed;
 mod key_rotation;
+mod least_privilege;
 mod metrics;
 mod publishing;
 mod retention;

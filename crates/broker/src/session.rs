@@ -56,8 +56,8 @@ impl ConsumingSession {
     ) -> Result<Self, SessionError> {
         let consuming = connect(config, &format!("{name} (consume)")).await?;
         let publishing = connect(config, &format!("{name} (publish)")).await?;
+        topology::declare_or_verify(&consuming, config).await?;
         let channel = consuming.create_channel().await?;
-        topology::declare(&channel, config).await?;
         channel
             .basic_qos(prefetch, BasicQosOptions::default())
             .await?;

@@ -8,7 +8,7 @@
 use herald_contract::QueueType;
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{Channel, ExchangeKind};
+use lapin::{Channel, Connection, ExchangeKind};
 use serde_json::json;
 
 use crate::connection::BrokerConfig;
@@ -92,6 +92,57 @@ pub fn queue_specs(config: &BrokerConfig) -> Vec<QueueSpec> {
     specs
 }
 
+/// Declares the topology on a channel of its own; a user the broker does not let declare
+/// (the least-privilege users of [`roles`]) only checks, with passive declarations, that the
+/// exchange and every queue exist.
+pub async fn declare_or_verify(
+    connection: &Connection,
+    config: &BrokerConfig,
+) -> Result<(), lapin::Error> {
+    let channel = connection.create_channel().await?;
+    match declare(&channel, config).await {
+        Ok(()) => {
+            let _ = channel.close(200, "declared".into()).await;
+            Ok(())
+        }
+        Err(error) if error.to_string().contains("ACCESS_REFUSED") => {
+            tracing::debug!(%error, "may not declare the topology; checking that it exists");
+            verify(&connection.create_channel().await?, config).await
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Checks with passive declarations (which need no permission) that the events exchange and
+/// every queue exist.
+pub async fn verify(channel: &Channel, config: &BrokerConfig) -> Result<(), lapin::Error> {
+    channel
+        .exchange_declare(
+            config.topology.events_exchange().into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    for spec in queue_specs(config) {
+        channel
+            .queue_declare(
+                spec.name.as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    let _ = channel.close(200, "verified".into()).await;
+    Ok(())
+}
+
 /// Declares the events exchange, every queue, and the binding of the fanout queue.
 ///
 /// Redeclaring with the same arguments is a no-op, so every service calls this at start.
@@ -132,6 +183,77 @@ pub async fn declare(channel: &Channel, config: &BrokerConfig) -> Result<(), lap
     Ok(())
 }
 
+/// A RabbitMQ user of a least-privilege deployment, and what it may do on the vhost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// The user's name in the shipped definitions.
+    pub user: &'static str,
+    /// What it is for.
+    pub purpose: &'static str,
+    /// Regular expressions over resource names, as RabbitMQ's permissions take them.
+    pub configure: String,
+    pub write: String,
+    pub read: String,
+}
+
+/// Matches no resource.
+const NOTHING: &str = "^$";
+
+/// The users of a least-privilege deployment: none may declare or delete anything (the
+/// topology is loaded from the definitions, or declared by an administrator with `herald
+/// topology declare`); each writes and reads only what its work needs. Publishing to a queue
+/// goes through the default exchange, `amq.default`.
+pub fn roles(config: &BrokerConfig) -> Vec<Role> {
+    let topology = &config.topology;
+    let exactly = |name: &str| format!("^{}$", regex_escape(name));
+    let default_exchange = exactly("amq.default");
+    vec![
+        Role {
+            user: "herald-publisher",
+            purpose: "platform services publishing domain events",
+            configure: NOTHING.into(),
+            write: exactly(topology.events_exchange()),
+            read: NOTHING.into(),
+        },
+        Role {
+            user: "herald-fanout",
+            purpose: "fanout: consumes events, publishes deliveries and rejections",
+            configure: NOTHING.into(),
+            write: default_exchange.clone(),
+            read: exactly(&topology.fanout_queue()),
+        },
+        Role {
+            user: "herald-sender",
+            purpose: "senders: consume deliveries, publish retries, failures and rejections",
+            configure: NOTHING.into(),
+            write: default_exchange.clone(),
+            read: exactly(&topology.deliveries_queue()),
+        },
+        Role {
+            user: "herald-api",
+            purpose: "the API and the CLI: inspect, replay and purge the parked queues",
+            configure: NOTHING.into(),
+            write: default_exchange,
+            read: format!(
+                "^({}|{})$",
+                regex_escape(&topology.failed_queue()),
+                regex_escape(&topology.rejected_queue())
+            ),
+        },
+    ]
+}
+
+fn regex_escape(name: &str) -> String {
+    let mut escaped = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// The topology as a RabbitMQ definitions document (for `rabbitmqctl import_definitions`, the
 /// management UI, or `load_definitions` at boot), for vhost `vhost`.
 pub fn definitions(config: &BrokerConfig, vhost: &str) -> serde_json::Value {
@@ -148,7 +270,20 @@ pub fn definitions(config: &BrokerConfig, vhost: &str) -> serde_json::Value {
             json!({"name": spec.name, "vhost": vhost, "durable": true, "auto_delete": false, "arguments": arguments})
         })
         .collect();
+    let roles = roles(config);
+    // Users without a password: they cannot log in until an operator sets one (no default
+    // password is shipped).
+    let users: Vec<serde_json::Value> = roles
+        .iter()
+        .map(|role| json!({"name": role.user, "password_hash": "", "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []}))
+        .collect();
+    let permissions: Vec<serde_json::Value> = roles
+        .iter()
+        .map(|role| json!({"user": role.user, "vhost": vhost, "configure": role.configure, "write": role.write, "read": role.read}))
+        .collect();
     json!({
+        "users": users,
+        "permissions": permissions,
         "vhosts": [{"name": vhost}],
         "exchanges": [{
             "name": topology.events_exchange(), "vhost": vhost, "type": "topic",
@@ -266,6 +401,22 @@ mod tests {
             definitions(&config(QueueType::Quorum), "/"),
             "regenerate with `herald topology definitions > deploy/rabbitmq/definitions.json`"
         );
+    }
+
+    #[test]
+    fn least_privilege_roles_declare_nothing_and_read_only_their_queue() {
+        let roles = roles(&config(QueueType::Quorum));
+        let role = |user: &str| roles.iter().find(|r| r.user == user).expect("a role");
+        assert!(roles.iter().all(|r| r.configure == "^$"));
+        assert_eq!(role("herald-publisher").write, "^platform\\.events$");
+        assert_eq!(role("herald-publisher").read, "^$");
+        assert_eq!(role("herald-fanout").read, "^webhooks\\.fanout$");
+        assert_eq!(role("herald-sender").read, "^webhooks\\.deliveries$");
+        assert_eq!(
+            role("herald-api").read,
+            "^(webhooks\\.failed|webhooks\\.rejected)$"
+        );
+        assert_eq!(role("herald-sender").write, "^amq\\.default$");
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub enum PublishEventError {
     Invalid(#[from] RejectReason),
     #[error(transparent)]
     Publish(#[from] PublishError),
-    #[error("the broker refused the exchange declaration: {0}")]
+    #[error("the events exchange is not there (is Herald's topology declared?): {0}")]
     Declare(lapin::Error),
 }
 
@@ -83,7 +83,8 @@ pub struct EventPublisher {
 }
 
 impl EventPublisher {
-    /// Opens a confirm channel on `connection` and declares the events exchange (durable topic).
+    /// Opens a confirm channel on `connection` and checks that the events exchange exists — a
+    /// passive declaration, so a publisher needs no permission but to write to it.
     pub async fn new(connection: &Connection, exchange: &str) -> Result<Self, PublishEventError> {
         let publisher = Publisher::open(connection)
             .await
@@ -94,6 +95,7 @@ impl EventPublisher {
                 exchange.into(),
                 ExchangeKind::Topic,
                 ExchangeDeclareOptions {
+                    passive: true,
                     durable: true,
                     ..Default::default()
                 },
