@@ -155,6 +155,44 @@ pub struct PrivatePostgres {
 
 impl PrivatePostgres {
     pub fn start() -> Self {
+        let postgres = Self::initialised();
+        postgres.start_server();
+        postgres
+    }
+
+    /// Starts a server that takes TCP connections over TLS only, with a certificate for
+    /// `db.internal` (not for the address tests connect to) issued by a CA of its own; returns
+    /// the server and that CA's PEM file.
+    pub fn start_tls_only() -> (Self, PathBuf) {
+        let postgres = Self::initialised();
+        let certs = postgres.dir.join("certs");
+        std::fs::create_dir_all(&certs).expect("certificate directory");
+        let ca = certs.join("ca.pem");
+        issue_certificates(&certs);
+        run(
+            Command::new("chown").args(["-R", "postgres:", &certs.to_string_lossy()]),
+            "chown",
+        );
+        let data = postgres.dir.join("data");
+        let mut conf =
+            std::fs::read_to_string(data.join("postgresql.conf")).expect("postgresql.conf");
+        conf.push_str(&format!(
+            "\nssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+            certs.join("server.pem").display(),
+            certs.join("server.key").display()
+        ));
+        std::fs::write(data.join("postgresql.conf"), conf).expect("postgresql.conf");
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+        )
+        .expect("pg_hba.conf");
+        postgres.start_server();
+        (postgres, ca)
+    }
+
+    /// A data directory made by `initdb`, the server not started.
+    fn initialised() -> Self {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .expect("PostgreSQL under /usr/lib/postgresql")
             .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
@@ -187,7 +225,6 @@ impl PrivatePostgres {
             ),
             "initdb",
         );
-        postgres.start_server();
         postgres
     }
 
@@ -251,6 +288,79 @@ impl Drop for PrivatePostgres {
             .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A CA (`ca.pem`) and a server certificate it issued for `db.internal` (`server.pem`,
+/// `server.key`) in `dir`, made with the openssl command.
+pub fn issue_certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        run(
+            Command::new("openssl").current_dir(dir).args(args),
+            "openssl",
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=Herald test CA",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=db.internal",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(dir.join("server.ext"), "subjectAltName=DNS:db.internal\n").expect("extensions");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    let mut permissions = std::fs::metadata(dir.join("server.key"))
+        .expect("key")
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o600);
+    std::fs::set_permissions(dir.join("server.key"), permissions).expect("key permissions");
 }
 
 fn rand_u16() -> u16 {

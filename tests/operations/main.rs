@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod database_tls;
 mod deployment;
 mod failed;
 mod key_rotation;

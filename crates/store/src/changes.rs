@@ -10,7 +10,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use herald_contract::WebhookId;
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 use tokio_util::sync::CancellationToken;
 
 use crate::database::Database;
@@ -31,10 +32,11 @@ pub enum WebhookChange {
 pub fn listen(database: &Database, shutdown: CancellationToken) -> mpsc::Receiver<WebhookChange> {
     let (changes, receiver) = mpsc::channel(1024);
     let config = database.pg_config().clone();
+    let tls = database.tls().clone();
     tokio::spawn(async move {
         let mut pause = Duration::from_millis(100);
         loop {
-            let session = listen_once(&config, &changes);
+            let session = listen_once(&config, &tls, &changes);
             let ended = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 ended = session => ended,
@@ -61,9 +63,10 @@ pub fn listen(database: &Database, shutdown: CancellationToken) -> mpsc::Receive
 /// One listening connection, until it drops.
 async fn listen_once(
     config: &tokio_postgres::Config,
+    tls: &MakeRustlsConnect,
     changes: &mpsc::Sender<WebhookChange>,
 ) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls.clone()).await?;
     let (messages_tx, mut messages) = mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
         let mut stream = futures::stream::poll_fn(move |cx| connection.poll_message(cx));

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::StoreError;
+use crate::tls::split_url;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -32,14 +33,18 @@ pub struct DatabaseConfig {
 pub struct Database {
     pool: Pool,
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
 }
 
 impl Database {
     /// Builds the pool. No connection is made until one is needed.
     pub fn new(config: &DatabaseConfig) -> Result<Self, StoreError> {
-        let mut pg_config: tokio_postgres::Config = config.url.parse().map_err(|e| {
+        let (url, tls) = split_url(&config.url)?;
+        let mut pg_config: tokio_postgres::Config = url.parse().map_err(|e| {
             StoreError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
         })?;
+        pg_config.ssl_mode(tls.wire_mode());
+        let connector = tls.connector()?;
         if config.pool_size == 0 {
             return Err(StoreError::Config(
                 "DATABASE_POOL_SIZE must be at least 1".into(),
@@ -53,7 +58,7 @@ impl Database {
         }
         let manager = Manager::from_config(
             pg_config.clone(),
-            NoTls,
+            connector.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -69,6 +74,7 @@ impl Database {
         Ok(Self {
             pool,
             config: pg_config,
+            tls: connector,
         })
     }
 
@@ -81,6 +87,11 @@ impl Database {
         &self.config
     }
 
+    /// The TLS connector of this database's connections.
+    pub fn tls(&self) -> &MakeRustlsConnect {
+        &self.tls
+    }
+
     /// Creates the database when it does not exist (and the role may), then applies every
     /// pending migration.
     pub async fn prepare(&self) -> Result<(), StoreError> {
@@ -91,7 +102,7 @@ impl Database {
     /// Applies every pending migration, holding an advisory lock so that only one process
     /// migrates at a time.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let (mut client, connection) = self.config.connect(NoTls).await?;
+        let (mut client, connection) = self.config.connect(self.tls.clone()).await?;
         let driver = tokio::spawn(connection);
         client
             .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
@@ -117,7 +128,7 @@ impl Database {
     }
 
     async fn create_if_missing(&self) -> Result<(), StoreError> {
-        let error = match self.config.connect(NoTls).await {
+        let error = match self.config.connect(self.tls.clone()).await {
             Ok(_) => return Ok(()),
             Err(error) => error,
         };
@@ -129,7 +140,7 @@ impl Database {
         };
         let mut maintenance = self.config.clone();
         maintenance.dbname("postgres");
-        let (client, connection) = maintenance.connect(NoTls).await?;
+        let (client, connection) = maintenance.connect(self.tls.clone()).await?;
         let driver = tokio::spawn(connection);
         let created = client
             .batch_execute(&format!(

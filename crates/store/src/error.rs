@@ -53,8 +53,12 @@ impl From<tokio_postgres::Error> for StoreError {
             Some(code) if code.starts_with("28") => StoreError::Config(describe(&error)),
             Some(_) => StoreError::Query(error),
             // No SQLSTATE: a lost connection or an I/O error is an outage; anything else
-            // (invalid configuration, authentication the client cannot do, TLS) is not.
-            None if error.is_closed() || has_io_source(&error) => {
+            // (invalid configuration, authentication the client cannot do, a server
+            // certificate TLS refuses) is not.
+            None if error.is_closed()
+                || io_source(&error)
+                    .is_some_and(|kind| kind != std::io::ErrorKind::InvalidData) =>
+            {
                 StoreError::Unavailable(describe(&error))
             }
             None => StoreError::Config(describe(&error)),
@@ -62,16 +66,17 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
-/// Whether an I/O error is among the causes of `error`.
-fn has_io_source(error: &tokio_postgres::Error) -> bool {
+/// The kind of the first I/O error among the causes of `error`. A TLS handshake that refuses
+/// the server's certificate is one of kind `InvalidData`.
+fn io_source(error: &tokio_postgres::Error) -> Option<std::io::ErrorKind> {
     let mut source = std::error::Error::source(error);
     while let Some(current) = source {
-        if current.is::<std::io::Error>() {
-            return true;
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
         }
         source = current.source();
     }
-    false
+    None
 }
 
 impl From<PoolError> for StoreError {

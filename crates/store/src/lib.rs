@@ -9,6 +9,7 @@
 //!   milliseconds.
 //! - [`keys`]: checking at start that `SECRETS_KEY` opens the stored secrets; rotating it.
 //! - [`secrets`]: encryption at rest of auth header values and signing secrets.
+//! - [`tls`]: TLS to PostgreSQL as `sslmode` and `sslrootcert` say (rustls).
 //! - [`text`]: text from outside made storable (PostgreSQL refuses NUL characters).
 
 pub mod attempts;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod keys;
 pub mod secrets;
 pub mod text;
+pub mod tls;
 pub mod webhooks;
 
 pub use attempts::{AttemptLog, AttemptRecord, AttemptRecorder, AttemptResult, NewAttempt};
