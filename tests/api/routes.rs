@@ -361,6 +361,36 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
         documented,
         expected.map(|(m, p)| (m.to_owned(), p.to_owned()))
     );
+    // Identifiers have their shape, every operation documents its error answers, and a
+    // created webhook links to the routes that take its id.
+    let webhook_path = &paths["/v1/tenants/{tenantId}/webhooks/{webhookId}"]["get"];
+    let pattern = |name: &str| {
+        webhook_path["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["schema"]["pattern"].clone())
+            .unwrap()
+    };
+    assert_eq!(pattern("tenantId"), "^[A-Za-z0-9._:@-]{1,128}$");
+    assert_eq!(pattern("webhookId"), "^WEBH-[0-9A-F]{32}$");
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            for status in ["400", "401"] {
+                assert!(
+                    operation["responses"].get(status).is_some(),
+                    "{method} {path} does not document {status}"
+                );
+            }
+        }
+    }
+    let links = &paths["/v1/tenants/{tenantId}/webhooks"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links.as_object().map(|l| l.len()), Some(6));
+    assert_eq!(
+        links["GetWebhook"]["parameters"]["webhookId"],
+        "$response.body#/id"
+    );
     // Every documented operation is served (DELETE last, as it removes the webhook).
     for (method, path) in expected
         .iter()

@@ -2,6 +2,7 @@
 //! drift apart: the document served at `/v1/openapi.json` is generated from these handlers.
 
 mod attempts;
+mod document;
 mod event_types;
 mod failed;
 mod pagination;
@@ -56,6 +57,8 @@ pub fn router() -> axum::Router<ApiState> {
         .routes(routes!(failed::list))
         .routes(routes!(failed::replay))
         .split_for_parts();
+    let mut document = serde_json::to_value(document).unwrap_or_default();
+    document::complete(&mut document);
     router.route(
         "/v1/openapi.json",
         get(move || async move { Json(document) }),
