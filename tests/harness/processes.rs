@@ -173,6 +173,26 @@ impl Drop for Backing {
     }
 }
 
+/// The environment of a test's Herald process on `amqp_url` and `database_url`: a short
+/// ladder and timeouts, local targets allowed, the test token and key.
+pub fn test_env(amqp_url: &str, database_url: &str) -> Vec<(String, String)> {
+    [
+        ("AMQP_URL", amqp_url),
+        ("DATABASE_URL", database_url),
+        ("DATABASE_POOL_SIZE", "4"),
+        ("RETRY_DELAYS", "300ms,300ms,300ms,300ms,300ms"),
+        ("DELIVERY_TIMEOUT", "2s"),
+        ("ALLOW_HTTP", "true"),
+        ("ALLOW_PRIVATE_TARGETS", "true"),
+        ("ADMIN_TOKEN", ADMIN_TOKEN),
+        ("SECRETS_KEY", SECRETS_KEY),
+        ("DRAIN_TIMEOUT", "5s"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
 /// Herald as separate processes (`herald serve`, `fanout`, `sender`), each started with the
 /// same environment.
 pub struct ProcessApp {
@@ -194,21 +214,7 @@ impl ProcessApp {
     /// Starts `herald serve`, one fanout and one sender on `backing`, with `settings` added to
     /// the environment, and waits until all are ready.
     pub async fn spawn_with(backing: Backing, settings: &[(&str, &str)]) -> Self {
-        let mut env: Vec<(String, String)> = [
-            ("AMQP_URL", backing.amqp_urls.join(",")),
-            ("DATABASE_URL", backing.database_url.clone()),
-            ("DATABASE_POOL_SIZE", "4".into()),
-            ("RETRY_DELAYS", "300ms,300ms,300ms,300ms,300ms".into()),
-            ("DELIVERY_TIMEOUT", "2s".into()),
-            ("ALLOW_HTTP", "true".into()),
-            ("ALLOW_PRIVATE_TARGETS", "true".into()),
-            ("ADMIN_TOKEN", ADMIN_TOKEN.into()),
-            ("SECRETS_KEY", SECRETS_KEY.into()),
-            ("DRAIN_TIMEOUT", "5s".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        let mut env = test_env(&backing.amqp_urls.join(","), &backing.database_url);
         for (key, value) in settings {
             env.retain(|(k, _)| k != key);
             env.push(((*key).to_owned(), (*value).to_owned()));

@@ -7,9 +7,9 @@ use herald_broker::lapin::{BasicProperties, Connection, ConnectionProperties};
 use herald_broker::topology::roles;
 use herald_broker::{BrokerConfig, Publisher};
 use herald_contract::{QueueType, Topology};
-use herald_tests::app::{ADMIN_TOKEN, ApiClient, SECRETS_KEY};
+use herald_tests::app::{ADMIN_TOKEN, ApiClient};
 use herald_tests::broker::{BrokerClient, event, rabbitmqctl};
-use herald_tests::processes::{Backing, Service, binary, free_port};
+use herald_tests::processes::{Backing, Service, binary, free_port, test_env};
 use herald_tests::receiver::Receiver;
 use herald_tests::unique_id;
 use serde_json::json;
@@ -75,21 +75,11 @@ async fn every_service_runs_under_its_own_least_privilege_user_and_an_event_is_d
         );
     }
     let receiver = Receiver::start().await;
-    let env = |user: &str| -> Vec<(String, String)> {
-        [
-            ("AMQP_URL", url_of[user].clone()),
-            ("DATABASE_URL", backing.database_url.clone()),
-            ("DATABASE_POOL_SIZE", "4".into()),
-            ("RETRY_DELAYS", "300ms".into()),
-            ("ALLOW_HTTP", "true".into()),
-            ("ALLOW_PRIVATE_TARGETS", "true".into()),
-            ("ADMIN_TOKEN", ADMIN_TOKEN.into()),
-            ("SECRETS_KEY", SECRETS_KEY.into()),
-            ("DRAIN_TIMEOUT", "5s".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+    let env = |user: &str| {
+        let mut env = test_env(&url_of[user], &backing.database_url);
+        env.retain(|(name, _)| name != "RETRY_DELAYS");
+        env.push(("RETRY_DELAYS".into(), "300ms".into()));
+        env
     };
     let api_port = free_port();
     let mut api_env = env("herald-api");

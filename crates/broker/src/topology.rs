@@ -116,29 +116,7 @@ pub async fn declare_or_verify(
 /// Checks with passive declarations (which need no permission) that the events exchange and
 /// every queue exist.
 pub async fn verify(channel: &Channel, config: &BrokerConfig) -> Result<(), lapin::Error> {
-    channel
-        .exchange_declare(
-            config.topology.events_exchange().into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    for spec in queue_specs(config) {
-        channel
-            .queue_declare(
-                spec.name.as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-    }
+    exchange_and_queues(channel, config, true).await?;
     let _ = channel.close(200, "verified".into()).await;
     Ok(())
 }
@@ -148,29 +126,7 @@ pub async fn verify(channel: &Channel, config: &BrokerConfig) -> Result<(), lapi
 /// Redeclaring with the same arguments is a no-op, so every service calls this at start.
 pub async fn declare(channel: &Channel, config: &BrokerConfig) -> Result<(), lapin::Error> {
     let topology = &config.topology;
-    channel
-        .exchange_declare(
-            topology.events_exchange().into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    for spec in queue_specs(config) {
-        channel
-            .queue_declare(
-                spec.name.as_str().into(),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                spec.arguments,
-            )
-            .await?;
-    }
+    exchange_and_queues(channel, config, false).await?;
     channel
         .queue_bind(
             topology.fanout_queue().into(),
@@ -252,6 +208,45 @@ fn regex_escape(name: &str) -> String {
         escaped.push(c);
     }
     escaped
+}
+
+/// Declares the events exchange and every queue, or with `passive` only checks that they exist.
+async fn exchange_and_queues(
+    channel: &Channel,
+    config: &BrokerConfig,
+    passive: bool,
+) -> Result<(), lapin::Error> {
+    channel
+        .exchange_declare(
+            config.topology.events_exchange().into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                passive,
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    for spec in queue_specs(config) {
+        let arguments = if passive {
+            FieldTable::default()
+        } else {
+            spec.arguments
+        };
+        channel
+            .queue_declare(
+                spec.name.as_str().into(),
+                QueueDeclareOptions {
+                    passive,
+                    durable: true,
+                    ..Default::default()
+                },
+                arguments,
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// The topology as a RabbitMQ definitions document (for `rabbitmqctl import_definitions`, the
