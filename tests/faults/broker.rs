@@ -40,15 +40,15 @@ async fn a_broker_restart_mid_stream_loses_nothing_and_readiness_follows_the_bro
     let stopping = broker.clone();
     blocking(move || stopping.ctl(1, &["stop_app"])).await;
     for index in [1, 2] {
-        let ready = readyz(&mut app, index).await;
-        let went_down = ready == StatusCode::SERVICE_UNAVAILABLE
-            || wait::until("readiness to drop", Duration::from_secs(30), || async {
+        // Fails the scenario (with a timeout) unless readiness drops.
+        if readyz(&mut app, index).await != StatusCode::SERVICE_UNAVAILABLE {
+            wait::until("readiness to drop", Duration::from_secs(30), || async {
                 (app.services[index].health.get_text("/readyz").await.0
                     == StatusCode::SERVICE_UNAVAILABLE)
-                    .then_some(true)
+                    .then_some(())
             })
             .await;
-        assert!(went_down);
+        }
     }
     let starting = broker.clone();
     blocking(move || starting.ctl(1, &["start_app"])).await;
