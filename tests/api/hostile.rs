@@ -87,7 +87,12 @@ async fn hostile_bodies_get_a_4xx_on_every_write_route_and_leave_the_registry_un
         .api
         .call(Method::GET, "/v1/tenants/acme/webhooks", None)
         .await;
-    let http = reqwest::Client::new();
+    // A fresh connection per request: the server closes a connection whose body it refused
+    // (413, 415) instead of reading it, and a pooled one may be reused just as it closes.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
 
     // Act
     let mut answers = Vec::new();
