@@ -26,6 +26,9 @@ pub async fn every_error(response: Response) -> Response {
     }
     let (code, message) = describe(status);
     let mut rewritten = envelope(status, code, message);
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        close_after(&mut rewritten);
+    }
     // Keep what the client needs to act on: the methods allowed, the auth scheme.
     for name in [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
         if let Some(value) = response.headers().get(&name) {
@@ -74,6 +77,14 @@ fn envelope(status: StatusCode, code: &'static str, message: &str) -> Response {
         .into_response()
 }
 
+/// Marks an answer given without reading the request's body: the connection closes after it,
+/// and the client knows not to send another request on it.
+fn close_after(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+}
+
 /// The answer to a route the API does not have.
 pub async fn unknown_route() -> Response {
     envelope(StatusCode::NOT_FOUND, "not_found", "no such route")
@@ -105,7 +116,9 @@ pub async fn require_json_body(request: Request, next: Next) -> Response {
         .is_some_and(is_json_media_type);
     if has_body && !json {
         let (code, message) = describe(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        return envelope(StatusCode::UNSUPPORTED_MEDIA_TYPE, code, message);
+        let mut refused = envelope(StatusCode::UNSUPPORTED_MEDIA_TYPE, code, message);
+        close_after(&mut refused);
+        return refused;
     }
     next.run(request).await
 }
