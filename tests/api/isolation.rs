@@ -66,8 +66,7 @@ async fn an_event_of_one_tenant_never_reaches_another_tenants_webhook() {
     app.api
         .create_webhook("globex", json!({"name": "theirs", "url": app.receiver.url("/globex"), "eventTypes": ["contact-created"]}))
         .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
 
     // Act
     app.publish(&event(

@@ -76,8 +76,7 @@ async fn after_a_rotation_deliveries_verify_with_the_new_secret_and_with_the_old
         .call(Method::POST, &format!("{path}/rotate-secret"), None)
         .await;
     let new_secret = rotated["signingSecret"].as_str().unwrap().to_owned();
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     app.publish(&event("acme", "contact-created", json!({})))
         .await;
 

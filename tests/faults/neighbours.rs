@@ -53,8 +53,7 @@ async fn a_hanging_endpoint_does_not_slow_down_a_healthy_neighbour() {
             .create_webhook(tenant, json!({"name": path, "url": app.receiver.url(path), "eventTypes": ["contact-created"]}))
             .await;
     }
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     // A first run warms connections and caches, so that both measured runs start alike.
     completion(&app, &["quiet"], "/healthy", DELIVERIES).await;
 
@@ -177,8 +176,7 @@ async fn fresh_deliveries_to_a_healthy_endpoint_stay_close_behind_a_burst_of_ret
     app.api
         .create_webhook("quiet", json!({"name": "healthy", "url": app.receiver.url("/fresh"), "eventTypes": ["contact-created"]}))
         .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     let idle = publish_timed(&app, "quiet", 50).await;
     let idle = latencies(&app, "/fresh", &idle).await;
 

@@ -11,8 +11,8 @@ use serde_json::json;
 /// Events per scenario.
 pub(crate) const EVENTS: usize = 1000;
 
-/// Creates a webhook of tenant `acme` for `contact-created` at `path`, and waits out the
-/// registry's propagation bound.
+/// Creates a webhook of tenant `acme` for `contact-created` at `path`, and waits until fanout
+/// and the sender have taken it in.
 pub(crate) async fn subscribe(app: &ProcessApp, path: &str) -> String {
     let webhook = app
         .api
@@ -21,8 +21,7 @@ pub(crate) async fn subscribe(app: &ProcessApp, path: &str) -> String {
             json!({"name": path, "url": app.receiver.url(path), "eventTypes": ["contact-created"]}),
         )
         .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     webhook["id"].as_str().unwrap().to_owned()
 }
 

@@ -18,6 +18,12 @@ use crate::{POSTGRES_BASE, drop_database, unique_id, wait};
 /// The admin token of test installations.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
+/// The metric in which fanout reports the registry version its routing index holds.
+pub const FANOUT_REGISTRY_VERSION: &str = "herald_fanout_registry_version";
+
+/// The metric in which the sender reports the registry version its target cache holds.
+pub const SENDER_REGISTRY_VERSION: &str = "herald_sender_registry_version";
+
 /// A secrets key for test installations.
 pub const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
@@ -144,6 +150,19 @@ impl TestApp {
         self.broker
             .publish_event(self.topology.events_exchange(), event)
             .await;
+    }
+
+    /// Waits until fanout and the sender have taken in every registry change made so far
+    /// (instead of waiting out the propagation bound).
+    pub async fn wait_for_registry(&self) {
+        crate::wait_for_registry(
+            &self.database_url,
+            &[
+                (&self.api, FANOUT_REGISTRY_VERSION),
+                (&self.api, SENDER_REGISTRY_VERSION),
+            ],
+        )
+        .await;
     }
 
     /// Stops Herald (as SIGTERM would) and returns how its run ended.

@@ -41,3 +41,34 @@ pub fn drop_database(name: &str) {
         ])
         .output();
 }
+
+/// The registry version of the database at `database_url`: every statement that changes
+/// webhooks raises it, and fanout and the sender report the version they have taken in.
+pub async fn registry_version(database_url: &str) -> f64 {
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test database");
+    let driver = tokio::spawn(connection);
+    let version: i64 = client
+        .query_one("SELECT version FROM registry_version", &[])
+        .await
+        .expect("read the registry version")
+        .get(0);
+    driver.abort();
+    version as f64
+}
+
+/// Waits until every follower of the registry (the `/metrics` of each of `followers`
+/// reports `herald_fanout_registry_version` or `herald_sender_registry_version`) has taken in
+/// every change made to the database at `database_url` so far.
+pub async fn wait_for_registry(database_url: &str, followers: &[(&app::ApiClient, &str)]) {
+    let version = registry_version(database_url).await;
+    for (client, metric) in followers {
+        wait::until(
+            &format!("{metric} to reach {version}"),
+            std::time::Duration::from_secs(10),
+            || async { (client.metric(metric).await >= version).then_some(()) },
+        )
+        .await;
+    }
+}

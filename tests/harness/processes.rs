@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::app::{ADMIN_TOKEN, ApiClient, SECRETS_KEY};
+use crate::app::{
+    ADMIN_TOKEN, ApiClient, FANOUT_REGISTRY_VERSION, SECRETS_KEY, SENDER_REGISTRY_VERSION,
+};
 use crate::broker::{BrokerClient, Vhost};
 use crate::receiver::Receiver;
 use crate::{POSTGRES_BASE, drop_database, unique_id};
@@ -253,6 +255,21 @@ impl ProcessApp {
         service.wait_ready().await;
         self.services.push(service);
         self.services.len() - 1
+    }
+
+    /// Waits until every running fanout and sender has taken in every registry change made
+    /// so far.
+    pub async fn wait_for_registry(&self) {
+        let followers: Vec<_> = self
+            .services
+            .iter()
+            .filter_map(|service| match service.name.as_str() {
+                "fanout" => Some((&service.health, FANOUT_REGISTRY_VERSION)),
+                "sender" => Some((&service.health, SENDER_REGISTRY_VERSION)),
+                _ => None,
+            })
+            .collect();
+        crate::wait_for_registry(&self.backing.database_url, &followers).await;
     }
 
     pub fn service(&mut self, index: usize) -> &mut Service {

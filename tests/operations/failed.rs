@@ -43,8 +43,7 @@ async fn replaying_one_webhook_moves_exactly_its_deliveries_and_leaves_the_rest_
         )
         .await;
     let a_id = a["id"].as_str().unwrap().to_owned();
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     for n in 0..4 {
         app.publish(&event("acme", "contact-created", json!({"n": n})))
             .await;
@@ -124,8 +123,7 @@ async fn a_replay_killed_half_way_loses_nothing() {
         )
         .await;
     let webhook_id: herald_contract::WebhookId = webhook["id"].as_str().unwrap().parse().unwrap();
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     let seal_key = herald_tests::app::seal_key();
     let mut expected = Vec::new();
     for n in 0..3000 {

@@ -101,8 +101,20 @@ async fn every_service_runs_under_its_own_least_privilege_user_and_an_event_is_d
         json!({"name": "crm", "url": receiver.url("/crm"), "eventTypes": ["contact-created"]}),
     )
     .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    herald_tests::wait_for_registry(
+        &backing.database_url,
+        &[
+            (
+                &services[0].health,
+                herald_tests::app::FANOUT_REGISTRY_VERSION,
+            ),
+            (
+                &services[1].health,
+                herald_tests::app::SENDER_REGISTRY_VERSION,
+            ),
+        ],
+    )
+    .await;
 
     // Act
     let publisher = BrokerClient::connect(&url_of["herald-publisher"]).await;

@@ -29,8 +29,7 @@ async fn metrics_parse_as_prometheus_text_and_move_with_deliveries() {
     // Arrange
     let app = TestApp::spawn(Options::default()).await;
     app.api.create_webhook("acme", json!({"name": "crm", "url": app.receiver.url("/crm"), "eventTypes": ["contact-created"]})).await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     let (_, before) = app.api.get_text("/metrics").await;
     let before = parse(&before);
 

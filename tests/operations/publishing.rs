@@ -12,8 +12,7 @@ async fn a_platform_service_publishing_with_the_contract_crate_reaches_the_webho
     app.api
         .create_webhook("acme", json!({"name": "crm", "url": app.receiver.url("/crm"), "eventTypes": ["company-updated"]}))
         .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     let connection =
         herald_broker::lapin::Connection::connect(&app.vhost.amqp_url(), Default::default())
             .await

@@ -51,8 +51,7 @@ async fn an_events_trace_continues_through_fanout_and_sender_to_the_endpoint_and
     app.api
         .create_webhook("acme", json!({"name": "traced", "url": app.receiver.url("/traced"), "eventTypes": ["contact-created"]}))
         .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let publisher_span = "00f067aa0ba902b7";
     let mut headers = FieldTable::default();

@@ -16,8 +16,7 @@ async fn killing_the_sender_mid_stream_and_starting_it_again_loses_no_delivery()
     app.api
         .create_webhook("acme", json!({"name": "sink", "url": app.receiver.url("/sink"), "eventTypes": ["contact-created"]}))
         .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     let events: Vec<_> = (0..300)
         .map(|i| event("acme", "contact-created", json!({"n": i})))
         .collect();
@@ -99,8 +98,14 @@ async fn herald_up_on_a_fresh_database_and_vhost_delivers_an_event_sent_with_her
         json!({"name": "crm", "url": receiver.url("/crm"), "eventTypes": ["contact-created"]}),
     )
     .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    herald_tests::wait_for_registry(
+        &format!("{POSTGRES_BASE}/{database_name}"),
+        &[
+            (&up.health, herald_tests::app::FANOUT_REGISTRY_VERSION),
+            (&up.health, herald_tests::app::SENDER_REGISTRY_VERSION),
+        ],
+    )
+    .await;
     let published = tokio::process::Command::new(binary("herald"))
         .args([
             "publish",

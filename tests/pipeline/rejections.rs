@@ -19,8 +19,7 @@ async fn malformed_events_are_rejected_with_a_reason_and_a_valid_event_after_the
     app.api
         .create_webhook("acme", json!({"name": "crm", "url": app.receiver.url("/crm"), "eventTypes": ["contact-created"]}))
         .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     let exchange = app.topology.events_exchange();
     let mut missing_tenant = event("acme", "contact-created", json!({}));
     missing_tenant.as_object_mut().unwrap().remove("tenantId");
@@ -93,8 +92,7 @@ async fn a_message_on_the_deliveries_queue_that_is_not_a_delivery_is_rejected_an
     app.api
         .create_webhook("acme", json!({"name": "crm", "url": app.receiver.url("/crm"), "eventTypes": ["contact-created"]}))
         .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
 
     // Act
     app.broker

@@ -21,8 +21,7 @@ async fn an_endpoint_failing_twice_gets_three_attempts_spaced_by_the_ladder() {
         .api
         .create_webhook("acme", json!({"name": "flaky", "url": app.receiver.url("/flaky"), "eventTypes": ["contact-deleted"]}))
         .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
 
     // Act
     app.publish(&event("acme", "contact-deleted", json!({"id": "CONT-9"})))
@@ -113,8 +112,7 @@ async fn an_endpoint_that_never_succeeds_gets_six_attempts_then_the_delivery_is_
             .await;
         webhooks.push(webhook["id"].as_str().unwrap().to_owned());
     }
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
 
     // Act
     let event = event("acme", "basket-submitted", json!({"basketId": "B-1"}));
@@ -218,8 +216,7 @@ async fn a_webhook_deleted_while_its_delivery_waits_in_a_retry_stage_gets_no_mor
         .api
         .create_webhook("acme", json!({"name": "doomed", "url": app.receiver.url("/doomed"), "eventTypes": ["company-note-created"]}))
         .await;
-    let propagation = tokio::time::Instant::now() + Duration::from_secs(1);
-    tokio::time::sleep_until(propagation).await;
+    app.wait_for_registry().await;
     app.publish(&event(
         "acme",
         "company-note-created",

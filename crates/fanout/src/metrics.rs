@@ -41,6 +41,8 @@ pub struct FanoutMetrics {
     pub rejected: Family<ReasonLabels, Counter>,
     pub deliveries_published: Counter,
     pub registry_webhooks: Gauge,
+    /// The registry version the routing index holds every change of.
+    pub registry_version: Gauge,
     pub broker_connected: Gauge,
     pub fanout_seconds: Histogram,
 }
@@ -53,6 +55,7 @@ impl FanoutMetrics {
             rejected: Family::default(),
             deliveries_published: Counter::default(),
             registry_webhooks: Gauge::default(),
+            registry_version: Gauge::default(),
             broker_connected: Gauge::default(),
             fanout_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
         };
@@ -75,6 +78,11 @@ impl FanoutMetrics {
             "herald_fanout_registry_webhooks",
             "Enabled webhooks in the routing index",
             metrics.registry_webhooks.clone(),
+        );
+        registry.register(
+            "herald_fanout_registry_version",
+            "The registry version whose every change the routing index holds",
+            metrics.registry_version.clone(),
         );
         registry.register(
             "herald_fanout_broker_connected",

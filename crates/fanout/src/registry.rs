@@ -35,7 +35,7 @@ pub async fn follow(
     loop {
         if reload_due {
             match load_routes(&database).await {
-                Ok(routes) => {
+                Ok((routes, version)) => {
                     let fresh = RoutingIndex::from_routes(routes);
                     metrics
                         .registry_webhooks
@@ -43,6 +43,7 @@ pub async fn follow(
                     if let Ok(mut index) = index.write() {
                         *index = fresh;
                     }
+                    metrics.registry_version.set(version);
                     loaded.send_replace(true);
                     reload_due = false;
                     backoff.reset();
@@ -62,7 +63,15 @@ pub async fn follow(
             _ = periodic.tick() => reload_due = true,
             change = changes.recv() => match change {
                 None => return,
-                Some(WebhookChange::Resync) => reload_due = true,
+                // The reload made next reads a version at least this one.
+                Some(WebhookChange::Resync(_)) => reload_due = true,
+                // Every change this version covers was applied before it arrived; a failed
+                // one makes a reload due, which the version is left for.
+                Some(WebhookChange::Reached(version)) => {
+                    if !reload_due && version > metrics.registry_version.get() {
+                        metrics.registry_version.set(version);
+                    }
+                }
                 Some(WebhookChange::Changed(id)) => {
                     if let Err(error) = apply_change(&database, &index, &metrics, &id).await {
                         tracing::warn!(%error, webhook_id = %id, "cannot load a changed webhook; reloading all");

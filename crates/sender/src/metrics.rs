@@ -50,6 +50,8 @@ pub struct SenderMetrics {
     pub deferred: Counter,
     pub in_flight: Gauge,
     pub broker_connected: Gauge,
+    /// The registry version whose every change the target cache has taken in.
+    pub registry_version: Gauge,
     pub request_seconds: Histogram,
     pub delivery_latency_seconds: Histogram,
 }
@@ -65,9 +67,15 @@ impl SenderMetrics {
             deferred: Counter::default(),
             in_flight: Gauge::default(),
             broker_connected: Gauge::default(),
+            registry_version: Gauge::default(),
             request_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             delivery_latency_seconds: Histogram::new(exponential_buckets(0.001, 2.5, 20)),
         };
+        registry.register(
+            "herald_sender_registry_version",
+            "The registry version whose every change the target cache has taken in",
+            metrics.registry_version.clone(),
+        );
         registry.register(
             "herald_sender_attempts",
             "Delivery attempts, by result and status class",

@@ -112,7 +112,11 @@ impl Sender {
 
     /// Delivers until `shutdown`, reconnecting whenever the broker connection fails.
     pub async fn run(self, shutdown: CancellationToken) {
-        let follower = tokio::spawn(self.targets.clone().follow_changes(shutdown.clone()));
+        let follower = tokio::spawn(
+            self.targets
+                .clone()
+                .follow_changes(self.metrics.registry_version.clone(), shutdown.clone()),
+        );
         keep_running("sender broker session", &shutdown, || {
             self.session(&shutdown)
         })

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use herald_contract::WebhookId;
 use herald_store::changes::{self, WebhookChange};
 use herald_store::{DeliveryTarget, StoreError, WebhookStore};
+use prometheus_client::metrics::gauge::Gauge;
 use tokio_util::sync::CancellationToken;
 
 /// Beyond this many entries the cache starts afresh rather than grow without bound.
@@ -71,13 +72,22 @@ impl TargetCache {
         }
     }
 
-    /// Evicts changed webhooks as their notifications arrive, until `shutdown`.
-    pub async fn follow_changes(self: Arc<Self>, shutdown: CancellationToken) {
+    /// Evicts changed webhooks as their notifications arrive, until `shutdown`; `version`
+    /// follows the registry version whose every change has been taken in.
+    pub async fn follow_changes(self: Arc<Self>, version: Gauge, shutdown: CancellationToken) {
         let mut changes = changes::listen(self.store.database(), shutdown);
         while let Some(change) = changes.recv().await {
             match change {
                 WebhookChange::Changed(id) => self.evict(&id),
-                WebhookChange::Resync => self.clear(),
+                WebhookChange::Reached(reached) => {
+                    if reached > version.get() {
+                        version.set(reached);
+                    }
+                }
+                WebhookChange::Resync(at) => {
+                    self.clear();
+                    version.set(at);
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
 use crate::attempts::AttemptRecord;
+use crate::changes::RegistryVersion;
 use crate::database::Database;
 use crate::error::StoreError;
 use crate::secrets::Keyring;
@@ -506,16 +507,31 @@ impl WebhookStore {
     }
 }
 
-/// Every webhook's route, for fanout's index.
-pub async fn load_routes(database: &Database) -> Result<Vec<WebhookRoute>, StoreError> {
-    let client = database.pool().get().await?;
-    let rows = client
+/// Every webhook's route, for fanout's index, and the registry version they are at (read in
+/// one snapshot, so the routes hold every change up to that version).
+pub async fn load_routes(
+    database: &Database,
+) -> Result<(Vec<WebhookRoute>, RegistryVersion), StoreError> {
+    let mut client = database.pool().get().await?;
+    let snapshot = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let version: RegistryVersion = snapshot
+        .query_one("SELECT version FROM registry_version", &[])
+        .await?
+        .try_get(0)?;
+    let rows = snapshot
         .query(
             "SELECT w.id, w.tenant_id, w.event_types, w.enabled FROM webhooks w",
             &[],
         )
         .await?;
-    rows.iter().map(decode_route).collect()
+    snapshot.commit().await?;
+    let routes = rows.iter().map(decode_route).collect::<Result<_, _>>()?;
+    Ok((routes, version))
 }
 
 /// One webhook's route; `None` when it no longer exists.
