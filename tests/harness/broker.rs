@@ -8,7 +8,7 @@ use herald_broker::headers::{get_int, get_str};
 use herald_broker::lapin::options::{BasicGetOptions, QueueDeclareOptions};
 use herald_broker::lapin::types::FieldTable;
 use herald_broker::lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::wait;
 
@@ -54,14 +54,15 @@ pub fn rabbitmqctl(args: &[&str]) {
 
 /// A domain event as platform services publish it, with a fresh id.
 pub fn event(tenant: &str, event_type: &str, data: Value) -> Value {
-    json!({
-        "eventId": uuid::Uuid::new_v4().to_string(),
-        "eventType": event_type,
-        "eventTimestamp": "2024-03-21T13:46:46Z",
-        "tenantId": tenant,
-        "entityId": "CONT-123",
-        "data": data,
-    })
+    let message = herald_contract::EventMessage {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        event_type: event_type.to_owned(),
+        event_timestamp: "2024-03-21T13:46:46Z".to_owned(),
+        tenant_id: tenant.to_owned(),
+        entity_id: "CONT-123".to_owned(),
+        data,
+    };
+    serde_json::to_value(message).expect("an event message is JSON")
 }
 
 /// A message read from a queue.

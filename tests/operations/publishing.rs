@@ -1,7 +1,8 @@
 use std::time::Duration;
 
+use herald_broker::EventPublisher;
 use herald_contract::EventType;
-use herald_contract::amqp::{EventPublisher, OutgoingEvent};
+use herald_contract::OutgoingEvent;
 use herald_tests::app::{Options, TestApp};
 use serde_json::json;
 

@@ -4,13 +4,9 @@
 //! its own so that the error names it. What comes out is a domain value the store can take
 //! as it is.
 
-use std::net::IpAddr;
-
 use herald_contract::EventType;
-use herald_contract::signing;
-use herald_contract::topology::headers;
-use herald_sender::ClientSettings;
-use herald_sender::policy::NetworkPolicy;
+use herald_delivery::TargetRules;
+use herald_delivery::headers::is_reserved;
 use herald_store::{AuthHeader, NewWebhook, WebhookPatch};
 use http::HeaderName;
 use serde_json::{Map, Value};
@@ -22,27 +18,6 @@ pub const MAX_URL_CHARS: usize = 2048;
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 pub const MAX_HEADER_NAME_CHARS: usize = 256;
 pub const MAX_HEADER_VALUE_CHARS: usize = 4096;
-
-/// Headers Herald sets itself, which an auth header may not replace.
-const RESERVED_HEADERS: &[&str] = &[
-    "content-type",
-    "content-length",
-    "content-encoding",
-    "transfer-encoding",
-    "host",
-    "connection",
-    "keep-alive",
-    "upgrade",
-    "te",
-    "trailer",
-    "expect",
-    "user-agent",
-    signing::ID_HEADER,
-    signing::TIMESTAMP_HEADER,
-    signing::SIGNATURE_HEADER,
-    headers::TRACEPARENT,
-    headers::TRACESTATE,
-];
 
 /// The body of `POST /v1/tenants/{tenantId}/webhooks` (what [`new_webhook`] accepts).
 #[derive(utoipa::ToSchema)]
@@ -137,23 +112,6 @@ impl Fields {
     }
 }
 
-/// What the installation allows as delivery targets, applied to URLs when they are saved:
-/// the delivery client's own rules, so that what is saved is what could be delivered to.
-#[derive(Debug, Clone)]
-pub struct UrlPolicy {
-    pub allow_http: bool,
-    pub network: NetworkPolicy,
-}
-
-impl From<&ClientSettings> for UrlPolicy {
-    fn from(settings: &ClientSettings) -> Self {
-        Self {
-            allow_http: settings.allow_http,
-            network: settings.network.clone(),
-        }
-    }
-}
-
 const WEBHOOK_FIELDS: &[&str] = &[
     "name",
     "url",
@@ -167,7 +125,7 @@ const WEBHOOK_FIELDS: &[&str] = &[
 pub fn new_webhook(
     tenant_id: herald_contract::TenantId,
     body: &[u8],
-    policy: &UrlPolicy,
+    policy: &TargetRules,
 ) -> Result<NewWebhook, ApiError> {
     let mut fields = Fields::parse(body, WEBHOOK_FIELDS)?;
     Ok(NewWebhook {
@@ -194,7 +152,7 @@ pub fn new_webhook(
 }
 
 /// A patch body: any of the create fields.
-pub fn webhook_patch(body: &[u8], policy: &UrlPolicy) -> Result<WebhookPatch, ApiError> {
+pub fn webhook_patch(body: &[u8], policy: &TargetRules) -> Result<WebhookPatch, ApiError> {
     let mut fields = Fields::parse(body, WEBHOOK_FIELDS)?;
     Ok(WebhookPatch {
         name: fields.take("name").map(webhook_name).transpose()?,
@@ -288,44 +246,16 @@ fn description(value: Value) -> Result<Option<String>, ApiError> {
     Ok(Some(text))
 }
 
-/// An absolute `https://` (or, where allowed, `http://`) URL with a host, no credentials and
-/// no fragment; an IP-literal host must be public unless private targets are allowed.
-pub fn endpoint_url(value: Value, policy: &UrlPolicy) -> Result<String, ApiError> {
+/// An absolute URL that [`TargetRules`] allow: `https://` (or, where allowed, `http://`),
+/// with a host, no credentials, no fragment, and an IP-literal host only where the network
+/// policy allows it.
+pub fn endpoint_url(value: Value, policy: &TargetRules) -> Result<String, ApiError> {
     let text = string("url", value, MAX_URL_CHARS)?;
-    let invalid = |message: &str| ApiError::invalid("url", message.to_owned());
     let url = url::Url::parse(text.trim())
         .map_err(|e| ApiError::invalid("url", format!("`url` is not an absolute URL: {e}")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if policy.allow_http => {}
-        "http" => {
-            return Err(invalid(
-                "`url` must use https:// (plain http:// is not allowed on this installation)",
-            ));
-        }
-        _ => return Err(invalid("`url` must be an http(s) URL")),
-    }
-    let host = url
-        .host()
-        .ok_or_else(|| invalid("`url` must have a host"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid(
-            "`url` must not contain credentials (use authHeader)",
-        ));
-    }
-    if url.fragment().is_some() {
-        return Err(invalid("`url` must not have a fragment"));
-    }
-    let ip = match host {
-        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
-        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
-        url::Host::Domain(_) => None,
-    };
-    if let Some(ip) = ip {
-        policy.network.check(ip).map_err(|refusal| {
-            ApiError::invalid("url", format!("`url` points at {ip}, which is {refusal}"))
-        })?;
-    }
+    policy.check(&url).map_err(|refusal| {
+        ApiError::invalid("url", format!("`url` cannot be delivered to: {refusal}"))
+    })?;
     Ok(url.to_string())
 }
 
@@ -407,9 +337,7 @@ fn auth_header(value: Value) -> Result<Option<AuthHeader>, ApiError> {
             "`authHeader.name` is not a valid HTTP header name",
         )
     })?;
-    if RESERVED_HEADERS.contains(&header_name.as_str())
-        || header_name.as_str().starts_with("proxy-")
-    {
+    if is_reserved(&header_name) {
         return Err(ApiError::invalid(
             "authHeader.name",
             format!(
@@ -439,11 +367,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn strict() -> UrlPolicy {
-        UrlPolicy {
-            allow_http: false,
-            network: NetworkPolicy::default(),
-        }
+    fn strict() -> TargetRules {
+        TargetRules::default()
     }
 
     fn field_of(error: ApiError) -> Option<String> {
@@ -582,9 +507,9 @@ mod tests {
         assert_eq!(patch.auth_header, Some(None));
         assert_eq!(patch.description, Some(None));
         assert!(patch.name.is_none());
-        let lenient = UrlPolicy {
+        let lenient = TargetRules {
             allow_http: true,
-            network: NetworkPolicy {
+            network: herald_delivery::NetworkPolicy {
                 allow_private_targets: true,
                 deny: vec!["169.254.169.254".parse().expect("an address")],
             },

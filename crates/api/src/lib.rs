@@ -22,7 +22,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use herald_broker::BrokerConfig;
-use herald_sender::DeliveryClient;
+use herald_delivery::DeliveryClient;
 use herald_store::WebhookStore;
 use herald_store::attempts::AttemptLog;
 

@@ -2,16 +2,13 @@
 //! 400 with a message.
 
 use herald_api::error::ApiError;
-use herald_api::input::{UrlPolicy, new_webhook, webhook_patch};
-use herald_sender::policy::NetworkPolicy;
+use herald_api::input::{new_webhook, webhook_patch};
+use herald_delivery::TargetRules;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-fn policy() -> UrlPolicy {
-    UrlPolicy {
-        allow_http: false,
-        network: NetworkPolicy::default(),
-    }
+fn policy() -> TargetRules {
+    TargetRules::default()
 }
 
 fn field_value() -> impl Strategy<Value = Value> {

@@ -13,7 +13,7 @@ use herald_broker::lapin::options::{
 use herald_broker::lapin::types::{AMQPValue, FieldTable, LongString};
 use herald_broker::lapin::{BasicProperties, Connection, ConnectionProperties};
 use herald_contract::SigningSecret;
-use herald_sender::{AttemptRequest, ClientSettings, DeliveryClient};
+use herald_delivery::{AttemptRequest, ClientSettings, DeliveryClient, NetworkPolicy, TargetRules};
 
 use crate::receiver::Receiver;
 
@@ -97,11 +97,13 @@ pub async fn http(
 ) -> anyhow::Result<f64> {
     let client = DeliveryClient::new(ClientSettings {
         timeout: Duration::from_secs(10),
-        network: herald_sender::policy::NetworkPolicy {
-            allow_private_targets: true,
-            deny: vec![],
+        targets: TargetRules {
+            allow_http: true,
+            network: NetworkPolicy {
+                allow_private_targets: true,
+                deny: vec![],
+            },
         },
-        allow_http: true,
     })?;
     let secret = SigningSecret::generate();
     let url = receiver.url("/ceiling");

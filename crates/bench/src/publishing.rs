@@ -6,6 +6,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use herald_broker::Publisher;
 use herald_broker::lapin::BasicProperties;
+use herald_contract::EventMessage;
 use serde_json::json;
 
 use crate::receiver::Clock;
@@ -15,12 +16,13 @@ pub const TENANT: &str = "bench";
 
 /// An event of about the size platform services publish, with a time-carrying id.
 pub fn event_body(clock: &Clock, n: usize) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "eventId": clock.event_id(n),
-        "eventType": "contact-created",
-        "tenantId": TENANT,
-        "entityId": format!("CONT-{n}"),
-        "data": {
+    EventMessage {
+        event_id: clock.event_id(n),
+        event_type: "contact-created".to_owned(),
+        event_timestamp: herald_contract::format_timestamp(chrono::Utc::now()),
+        tenant_id: TENANT.to_owned(),
+        entity_id: format!("CONT-{n}"),
+        data: json!({
             "contactId": format!("CONT-{n}"),
             "firstName": "Ada",
             "lastName": "Lovelace",
@@ -28,9 +30,9 @@ pub fn event_body(clock: &Clock, n: usize) -> Vec<u8> {
             "phone": "+44 20 7946 0000",
             "company": "Analytical Engines Ltd",
             "tags": ["vip", "newsletter"]
-        }
-    }))
-    .unwrap_or_default()
+        }),
+    }
+    .to_bytes()
 }
 
 fn properties() -> BasicProperties {

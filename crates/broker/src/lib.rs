@@ -3,8 +3,9 @@
 //! - [`connection`]: opening a connection to the first reachable of several brokers.
 //! - [`topology`]: declaring the exchange and queues of [`herald_contract::Topology`], with the
 //!   arguments that make retry stages dead-letter at least once.
-//! - [`Publisher`] (from the contract crate): persistent publishes that resolve only once the
-//!   broker confirms.
+//! - [`publisher`]: persistent publishes that resolve only once the broker confirms.
+//! - [`events`]: publishing domain events as a platform service does ([`EventPublisher`]).
+//! - [`acks`]: settling deliveries in batches.
 //! - [`headers`]: reading and writing AMQP header tables.
 //! - [`session`]: a consuming session (two connections, topology, consumer, drain) for the
 //!   services.
@@ -20,15 +21,18 @@
 pub mod acks;
 pub mod connection;
 pub mod delivery;
+pub mod events;
 pub mod headers;
 pub mod parked;
+pub mod publisher;
 pub mod seal;
 pub mod session;
 pub mod topology;
 
 pub use connection::{BrokerConfig, connect};
 pub use delivery::{DeliveryHeaders, FailureFacts, MalformedDelivery};
-pub use herald_contract::amqp::{CONFIRM_TIMEOUT, PublishError, Publisher};
+pub use events::{EventPublisher, PublishEventError};
+pub use publisher::{CONFIRM_TIMEOUT, PublishError, Publisher};
 pub use seal::{SealError, SealKey};
 
 /// Re-exported so that services use the same lapin as this crate.

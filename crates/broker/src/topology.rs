@@ -210,15 +210,16 @@ fn regex_escape(name: &str) -> String {
     escaped
 }
 
-/// Declares the events exchange and every queue, or with `passive` only checks that they exist.
-async fn exchange_and_queues(
+/// Declares the events exchange (a durable topic exchange) named `name`, or with `passive`
+/// only checks that it exists.
+pub async fn events_exchange(
     channel: &Channel,
-    config: &BrokerConfig,
+    name: &str,
     passive: bool,
 ) -> Result<(), lapin::Error> {
     channel
         .exchange_declare(
-            config.topology.events_exchange().into(),
+            name.into(),
             ExchangeKind::Topic,
             ExchangeDeclareOptions {
                 passive,
@@ -227,7 +228,16 @@ async fn exchange_and_queues(
             },
             FieldTable::default(),
         )
-        .await?;
+        .await
+}
+
+/// Declares the events exchange and every queue, or with `passive` only checks that they exist.
+async fn exchange_and_queues(
+    channel: &Channel,
+    config: &BrokerConfig,
+    passive: bool,
+) -> Result<(), lapin::Error> {
+    events_exchange(channel, config.topology.events_exchange(), passive).await?;
     for spec in queue_specs(config) {
         let arguments = if passive {
             FieldTable::default()

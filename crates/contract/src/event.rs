@@ -1,15 +1,97 @@
 //! Domain events as platform services publish them, parsed at the edge.
 //!
-//! [`DomainEvent::parse`] turns the bytes and AMQP properties of a message from the events
-//! exchange into a validated event, or into a [`RejectReason`]: a sentence an operator reads in
-//! the `x-reject-reason` header of the rejected queue.
+//! - [`EventMessage`]: the body of an event message, as it travels (the one wire form every
+//!   publisher in this workspace writes).
+//! - [`OutgoingEvent`]: a typed event to publish, checked with fanout's rules before it leaves.
+//! - [`DomainEvent::parse`] turns the bytes and AMQP properties of a message from the events
+//!   exchange into a validated event, or into a [`RejectReason`]: a sentence an operator reads
+//!   in the `x-reject-reason` header of the rejected queue.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::catalog::EventType;
 use crate::ids::{EventId, InvalidId, TenantId};
+
+/// The body of an event message as platform services publish it. Fields are plain text here
+/// (a tool may send what fanout will reject, to show the rejected queue); [`OutgoingEvent`]
+/// is the checked way to build one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventMessage {
+    pub event_id: String,
+    pub event_type: String,
+    /// RFC 3339.
+    pub event_timestamp: String,
+    pub tenant_id: String,
+    pub entity_id: String,
+    pub data: Value,
+}
+
+impl EventMessage {
+    /// The JSON bytes published.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising strings and a `Value` into a vector cannot fail.
+        serde_json::to_vec(self).unwrap_or_else(|_| unreachable!("an EventMessage serialises"))
+    }
+}
+
+/// A domain event to publish.
+#[derive(Debug, Clone)]
+pub struct OutgoingEvent {
+    /// Receivers dedupe on it: keep it stable when publishing the same event again.
+    pub event_id: String,
+    pub event_type: EventType,
+    pub tenant_id: TenantId,
+    pub entity_id: String,
+    pub event_timestamp: DateTime<Utc>,
+    pub data: Value,
+}
+
+impl OutgoingEvent {
+    /// An event with a fresh id, timestamped now.
+    pub fn new(
+        tenant_id: TenantId,
+        event_type: EventType,
+        entity_id: impl Into<String>,
+        data: Value,
+    ) -> Self {
+        Self {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            event_type,
+            tenant_id,
+            entity_id: entity_id.into(),
+            event_timestamp: Utc::now(),
+            data,
+        }
+    }
+
+    /// The message as it travels.
+    pub fn message(&self) -> EventMessage {
+        EventMessage {
+            event_id: self.event_id.clone(),
+            event_type: self.event_type.as_str().to_owned(),
+            event_timestamp: crate::format_timestamp(self.event_timestamp),
+            tenant_id: self.tenant_id.as_str().to_owned(),
+            entity_id: self.entity_id.clone(),
+            data: self.data.clone(),
+        }
+    }
+
+    /// The JSON body, checked with the rules fanout applies.
+    pub fn to_body(&self) -> Result<Vec<u8>, RejectReason> {
+        let body = self.message().to_bytes();
+        let envelope = EventEnvelope {
+            message_id: None,
+            timestamp: None,
+            received_at: Utc::now(),
+        };
+        DomainEvent::parse(&body, &envelope, DEFAULT_MAX_EVENT_BYTES)?;
+        Ok(body)
+    }
+}
 
 /// What the broker says about an event besides its body.
 #[derive(Debug, Clone, Copy)]
@@ -387,5 +469,55 @@ mod tests {
         let reason =
             DomainEvent::parse(b"{\"eventId\":\"\xff\"}", &envelope(), MAX).expect_err("bad utf8");
         assert_eq!(reason.label(), "not_json");
+    }
+}
+
+#[cfg(test)]
+mod outgoing_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_valid_event_serialises_with_every_required_field() {
+        let event = OutgoingEvent::new(
+            "acme".parse().expect("tenant"),
+            EventType::BasketSubmitted,
+            "BASK-1",
+            json!({"total": 3}),
+        );
+        let body: Value = serde_json::from_slice(&event.to_body().expect("valid")).expect("JSON");
+        assert_eq!(body["eventType"], "basket-submitted");
+        assert_eq!(body["tenantId"], "acme");
+        assert_eq!(body["entityId"], "BASK-1");
+        assert_eq!(body["data"]["total"], 3);
+        assert!(
+            body["eventTimestamp"]
+                .as_str()
+                .expect("timestamp")
+                .ends_with('Z')
+        );
+    }
+
+    #[test]
+    fn an_event_fanout_would_reject_never_leaves() {
+        let mut event = OutgoingEvent::new(
+            "acme".parse().expect("tenant"),
+            EventType::ContactCreated,
+            "",
+            json!({}),
+        );
+        assert!(matches!(
+            event.to_body(),
+            Err(RejectReason::InvalidField {
+                field: "entityId",
+                ..
+            })
+        ));
+        event.entity_id = "C-1".into();
+        event.event_id = "has space".into();
+        assert!(event.to_body().is_err());
+        event.event_id = "ok".into();
+        event.data = Value::Null;
+        assert!(event.to_body().is_err());
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! - [`catalog`]: the event types a webhook can subscribe to, with descriptions and sample data.
 //! - [`ids`]: validated identifiers ([`TenantId`], [`WebhookId`], [`EventId`]).
-//! - [`event`]: parsing a domain event published to the events exchange into a [`DomainEvent`],
-//!   or into the [`RejectReason`] that sends it to the rejected queue.
+//! - [`event`]: the event message platform services publish ([`EventMessage`],
+//!   [`OutgoingEvent`]), and parsing one into a [`DomainEvent`] or into the [`RejectReason`]
+//!   that sends it to the rejected queue.
 //! - [`payload`]: the exact bytes POSTed to an endpoint (`{"meta":{...},"data":{...}}`).
 //! - [`signing`]: Standard Webhooks signing secrets and signatures.
 //! - [`ladder`]: the retry ladder and what follows a failed attempt.
@@ -15,8 +16,6 @@
 //!
 //! The crate does no I/O: the services own the broker, the database and the network.
 
-#[cfg(feature = "amqp")]
-pub mod amqp;
 pub mod catalog;
 pub mod event;
 pub mod ids;
@@ -27,7 +26,7 @@ pub mod topology;
 pub mod trace_context;
 
 pub use catalog::{EventType, EventTypeSet};
-pub use event::{DomainEvent, EventEnvelope, RejectReason};
+pub use event::{DomainEvent, EventEnvelope, EventMessage, OutgoingEvent, RejectReason};
 pub use ids::{EventId, TenantId, WebhookId};
 pub use ladder::{NextStep, RetryLadder};
 pub use signing::SigningSecret;

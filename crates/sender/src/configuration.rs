@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::builder::BoolishValueParser;
 use herald_runtime::args::{
     BrokerArgs, DatabaseArgs, LifecycleArgs, SecretsArgs, humantime_duration,
 };
@@ -12,9 +11,8 @@ use herald_runtime::telemetry::TelemetryArgs;
 
 use herald_broker::SealKey;
 
-use crate::client::ClientSettings;
-use crate::policy::{NetworkPolicy, TargetRanges};
 use crate::service::SenderSettings;
+use herald_delivery::DeliveryArgs;
 
 /// `sender`: POSTs deliveries; run as many replicas as needed.
 #[derive(Debug, Clone, clap::Parser)]
@@ -39,37 +37,6 @@ pub struct SenderConfig {
     /// Where `/healthz`, `/readyz` and `/metrics` are served (port 0 picks a free one).
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9102")]
     pub metrics_addr: SocketAddr,
-}
-
-/// How deliveries are made; shared by the sender and the API's test route.
-#[derive(Debug, Clone, clap::Args)]
-pub struct DeliveryArgs {
-    /// How long an endpoint has to answer.
-    #[arg(long, env = "DELIVERY_TIMEOUT", default_value = "10s", value_parser = humantime_duration)]
-    pub delivery_timeout: Duration,
-    /// Allow loopback, private and link-local targets (local development and tests).
-    #[arg(long, env = "ALLOW_PRIVATE_TARGETS", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
-    pub allow_private_targets: bool,
-    /// Allow plain `http://` URLs (local development and tests).
-    #[arg(long, env = "ALLOW_HTTP", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
-    pub allow_http: bool,
-    /// Addresses and CIDR ranges never delivered to, even with `ALLOW_PRIVATE_TARGETS`
-    /// (comma-separated, e.g. a cloud's metadata address `169.254.169.254`).
-    #[arg(long, env = "DENY_TARGETS", default_value = "")]
-    pub deny_targets: TargetRanges,
-}
-
-impl DeliveryArgs {
-    pub fn settings(&self) -> ClientSettings {
-        ClientSettings {
-            timeout: self.delivery_timeout,
-            network: NetworkPolicy {
-                allow_private_targets: self.allow_private_targets,
-                deny: self.deny_targets.0.clone(),
-            },
-            allow_http: self.allow_http,
-        }
-    }
 }
 
 /// The sender's own settings.

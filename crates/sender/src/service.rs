@@ -29,12 +29,12 @@ use herald_store::{AttemptRecorder, AttemptResult, DeliveryTarget, NewAttempt};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::client::{AttemptOutcome, AttemptRequest, DeliveryClient};
 use crate::limiter::InFlightLimiter;
 use crate::metrics::{
     AttemptLabels, DropLabels, SenderMetrics, StageLabels, drop_reason, status_class,
 };
 use crate::targets::TargetCache;
+use herald_delivery::{AttemptOutcome, AttemptRequest, DeliveryClient};
 
 /// Tuning of the sender consumer.
 #[derive(Debug, Clone)]

@@ -14,11 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use herald_broker::BrokerConfig;
 
-use crate::client::{ClientSettings, DeliveryClient};
 use crate::configuration::SenderConfig;
 use crate::metrics::SenderMetrics;
 use crate::service::{Sender, SenderSettings};
 use crate::targets::TargetCache;
+use herald_delivery::{ClientSettings, DeliveryClient};
 
 /// The most attempts written in one statement.
 const ATTEMPT_BATCH: usize = 512;

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use herald_contract::payload::build_payload;
 use herald_contract::{DomainEvent, EventId, format_timestamp};
-use herald_sender::AttemptRequest;
+use herald_delivery::AttemptRequest;
 use herald_store::{AttemptResult, DeliveryTarget, NewAttempt};
 use serde_json::value::RawValue;
 

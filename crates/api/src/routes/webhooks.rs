@@ -5,21 +5,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use bytes::Bytes;
 use herald_contract::WebhookId;
+use herald_delivery::TargetRules;
 
 use super::PageQuery;
 use super::pagination::{PageParams, TenantPath, WebhookPath};
 use crate::ApiState;
 use crate::error::{ApiError, ErrorBody};
-use crate::input::{
-    self, UrlPolicy, WebhookInSchema as WebhookIn, WebhookPatchSchema as WebhookPatchIn,
-};
+use crate::input::{self, WebhookInSchema as WebhookIn, WebhookPatchSchema as WebhookPatchIn};
 use crate::output::{Page, WebhookOut};
 
 /// How long a rotated-out secret keeps signing.
 const ROTATION_GRACE_HOURS: i64 = 24;
 
-fn policy(state: &ApiState) -> UrlPolicy {
-    UrlPolicy::from(state.client.settings())
+fn policy(state: &ApiState) -> &TargetRules {
+    &state.client.settings().targets
 }
 
 /// Creates a webhook with a fresh signing secret.
@@ -33,7 +32,7 @@ pub(super) async fn create(
     TenantPath(tenant): TenantPath,
     body: Bytes,
 ) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
-    let new = input::new_webhook(tenant, &body, &policy(&state))?;
+    let new = input::new_webhook(tenant, &body, policy(&state))?;
     let webhook = state.webhooks.create(new).await?;
     tracing::info!(webhook_id = %webhook.id, tenant_id = %webhook.tenant_id, "webhook created");
     Ok((StatusCode::CREATED, Json(webhook.into())))
@@ -99,7 +98,7 @@ pub(super) async fn update(
     WebhookPath(tenant, id): WebhookPath,
     body: Bytes,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    let patch = input::webhook_patch(&body, &policy(&state))?;
+    let patch = input::webhook_patch(&body, policy(&state))?;
     let webhook = state
         .webhooks
         .update(&tenant, &id, patch)

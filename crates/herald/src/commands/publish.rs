@@ -4,12 +4,12 @@ use std::io::Read;
 
 use anyhow::Context;
 use chrono::Utc;
+use herald_broker::EventPublisher;
 use herald_broker::connect;
-use herald_contract::amqp::EventPublisher;
 use herald_contract::event::DEFAULT_MAX_EVENT_BYTES;
-use herald_contract::{DomainEvent, EventEnvelope};
+use herald_contract::{DomainEvent, EventEnvelope, EventMessage};
 use herald_runtime::args::BrokerArgs;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Debug, clap::Args)]
 pub struct PublishArgs {
@@ -40,14 +40,18 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
         (Some(tenant), Some(event_type)) => {
             let data: Value =
                 serde_json::from_str(&args.data).context("--data is not valid JSON")?;
-            serde_json::to_vec(&json!({
-                "eventId": args.event_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-                "eventType": event_type,
-                "eventTimestamp": herald_contract::format_timestamp(Utc::now()),
-                "tenantId": tenant,
-                "entityId": args.entity,
-                "data": data,
-            }))?
+            EventMessage {
+                event_id: args
+                    .event_id
+                    .clone()
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                event_type: event_type.clone(),
+                event_timestamp: herald_contract::format_timestamp(Utc::now()),
+                tenant_id: tenant.clone(),
+                entity_id: args.entity.clone(),
+                data,
+            }
+            .to_bytes()
         }
         (None, None) => {
             let mut body = Vec::new();

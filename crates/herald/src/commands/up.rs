@@ -6,14 +6,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use herald_api::AdminToken;
+use herald_delivery::DeliveryArgs;
 use herald_fanout::Fanout;
 use herald_fanout::configuration::FanoutArgs;
 use herald_fanout::metrics::FanoutMetrics;
 use herald_runtime::args::{BrokerArgs, DatabaseArgs, LifecycleArgs, RetentionArgs, SecretsArgs};
 use herald_runtime::telemetry::{self, TelemetryArgs};
 use herald_runtime::{Readiness, Registry, shutdown};
+use herald_sender::SenderArgs;
 use herald_sender::startup::finish_writes;
-use herald_sender::{DeliveryArgs, SenderArgs};
 use herald_store::attempts::AttemptLog;
 use herald_store::{Database, Keyring, SecretsKey};
 

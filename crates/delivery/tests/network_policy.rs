@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use herald_contract::SigningSecret;
-use herald_sender::policy::NetworkPolicy;
-use herald_sender::{AttemptOutcome, AttemptRequest, ClientSettings, DeliveryClient};
+use herald_delivery::NetworkPolicy;
+use herald_delivery::{
+    AttemptOutcome, AttemptRequest, ClientSettings, DeliveryClient, TargetRules,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -46,11 +48,13 @@ async fn send(client: &DeliveryClient, url: &str) -> AttemptOutcome {
 fn client(allow: bool) -> DeliveryClient {
     DeliveryClient::new(ClientSettings {
         timeout: Duration::from_millis(500),
-        network: NetworkPolicy {
-            allow_private_targets: allow,
-            deny: vec![],
+        targets: TargetRules {
+            allow_http: allow,
+            network: NetworkPolicy {
+                allow_private_targets: allow,
+                deny: vec![],
+            },
         },
-        allow_http: allow,
     })
     .expect("client")
 }
@@ -113,14 +117,16 @@ async fn denied_ranges_are_refused_even_when_private_targets_are_allowed() {
         .expect("an IPv4 loopback endpoint");
     let denying = DeliveryClient::new(ClientSettings {
         timeout: Duration::from_millis(500),
-        network: NetworkPolicy {
-            allow_private_targets: true,
-            deny: vec![
-                "127.0.0.0/8".parse().expect("a range"),
-                "::1".parse().expect("an address"),
-            ],
+        targets: TargetRules {
+            allow_http: true,
+            network: NetworkPolicy {
+                allow_private_targets: true,
+                deny: vec![
+                    "127.0.0.0/8".parse().expect("a range"),
+                    "::1".parse().expect("an address"),
+                ],
+            },
         },
-        allow_http: true,
     })
     .expect("client");
     for url in [

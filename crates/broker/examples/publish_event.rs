@@ -1,11 +1,12 @@
 //! Publishes one domain event the way a platform service should.
 //!
 //! ```sh
-//! cargo run -p herald-contract --features amqp --example publish_event -- acme contact-created
+//! cargo run -p herald-broker --example publish_event -- acme contact-created
 //! ```
 //! (`AMQP_URL` defaults to the local broker.)
 
-use herald_contract::amqp::{EventPublisher, OutgoingEvent};
+use herald_broker::EventPublisher;
+use herald_contract::OutgoingEvent;
 use lapin::{Connection, ConnectionProperties};
 use serde_json::json;
 

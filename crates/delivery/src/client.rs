@@ -15,16 +15,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chrono::Utc;
 use herald_contract::SigningSecret;
-use herald_contract::signing::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_header};
-use herald_contract::topology::headers as topology_headers;
-use herald_contract::trace_context::{valid_traceparent, valid_tracestate};
 use herald_store::AuthHeader;
-use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use hickory_resolver::TokioResolver;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
 
+use crate::headers::attempt_headers;
 use crate::policy::{NetworkPolicy, Refusal};
-use hickory_resolver::TokioResolver;
+use crate::targets::TargetRules;
 
 /// The `user-agent` of every delivery.
 pub const USER_AGENT: &str = concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION"));
@@ -40,10 +38,8 @@ pub const EXCERPT_BYTES: usize = 1024;
 pub struct ClientSettings {
     /// The limit of a whole attempt; 10 s by contract.
     pub timeout: Duration,
-    /// Which addresses may be connected to.
-    pub network: NetworkPolicy,
-    /// Allows plain `http://` URLs.
-    pub allow_http: bool,
+    /// Which URLs and addresses may be delivered to.
+    pub targets: TargetRules,
 }
 
 /// One attempt to make.
@@ -98,7 +94,7 @@ pub struct DeliveryClient {
 impl DeliveryClient {
     pub fn new(settings: ClientSettings) -> anyhow::Result<Self> {
         let resolver = PolicyResolver {
-            policy: Arc::new(settings.network.clone()),
+            policy: Arc::new(settings.targets.network.clone()),
             dns: dns_resolver(),
             timeout: settings.timeout,
         };
@@ -160,72 +156,18 @@ impl DeliveryClient {
         }
     }
 
-    /// Applies the scheme rule and, for IP-literal hosts, the address rule (names are checked
-    /// by the resolver when connecting).
+    /// The URL to POST to, when the target rules allow it.
     fn check_url(&self, url: &str) -> Result<reqwest::Url, String> {
         let url = reqwest::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
-        match url.scheme() {
-            "https" => {}
-            "http" if self.settings.allow_http => {}
-            "http" => {
-                return Err(
-                    "refused by network policy: plain http:// URLs are not allowed (ALLOW_HTTP)"
-                        .into(),
-                );
+        self.settings.targets.check(&url).map_err(|refusal| {
+            if refusal.is_policy() {
+                format!("refused by network policy: {refusal}")
+            } else {
+                format!("invalid URL: {refusal}")
             }
-            other => return Err(format!("invalid URL: unsupported scheme `{other}`")),
-        }
-        let ip = match url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-            _ => None,
-        };
-        if let Some(ip) = ip {
-            self.settings
-                .network
-                .check(ip)
-                .map_err(|refusal| format!("refused by network policy: {ip} is {refusal}"))?;
-        }
+        })?;
         Ok(url)
     }
-}
-
-/// The headers of an attempt signed at `timestamp` (Unix seconds).
-pub fn attempt_headers(request: &AttemptRequest<'_>, timestamp: i64) -> Result<HeaderMap, String> {
-    let mut headers = HeaderMap::new();
-    if let Some(auth) = request.auth_header {
-        let name = HeaderName::from_bytes(auth.name.as_bytes())
-            .map_err(|_| format!("invalid auth header name `{}`", auth.name))?;
-        let mut value = HeaderValue::from_str(&auth.value)
-            .map_err(|_| "invalid auth header value".to_owned())?;
-        value.set_sensitive(true);
-        headers.insert(name, value);
-    }
-    let text = |value: &str| {
-        HeaderValue::from_str(value).map_err(|_| format!("invalid header value `{value}`"))
-    };
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(ID_HEADER, text(request.message_id)?);
-    headers.insert(TIMESTAMP_HEADER, HeaderValue::from(timestamp));
-    headers.insert(
-        SIGNATURE_HEADER,
-        text(&signature_header(
-            request.secrets.iter().copied(),
-            request.message_id,
-            timestamp,
-            &request.body,
-        ))?,
-    );
-    // Trace context only ever goes out in its W3C form, and never fails an attempt.
-    let traceparent = request.traceparent.and_then(valid_traceparent);
-    if let Some(value) = traceparent.and_then(|v| HeaderValue::from_str(v).ok()) {
-        headers.insert(topology_headers::TRACEPARENT, value);
-        let tracestate = request.tracestate.and_then(valid_tracestate);
-        if let Some(value) = tracestate.and_then(|v| HeaderValue::from_str(v).ok()) {
-            headers.insert(topology_headers::TRACESTATE, value);
-        }
-    }
-    Ok(headers)
 }
 
 /// Reads at most [`MAX_RESPONSE_BYTES`] of the body and keeps the first [`EXCERPT_BYTES`].
@@ -382,83 +324,5 @@ mod tests {
         assert_eq!(judge_status(302).as_deref(), Some("HTTP 302"));
         assert_eq!(judge_status(404).as_deref(), Some("HTTP 404"));
         assert_eq!(judge_status(500).as_deref(), Some("HTTP 500"));
-    }
-
-    #[test]
-    fn an_attempt_carries_the_standard_webhooks_headers_and_the_auth_header() {
-        let secret =
-            SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("secret");
-        let auth = AuthHeader {
-            name: "X-Api-Key".into(),
-            value: "k3y".into(),
-        };
-        let request = AttemptRequest {
-            url: "https://example.com/hook",
-            auth_header: Some(&auth),
-            message_id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
-            body: Bytes::from_static(br#"{"test": 2432232314}"#),
-            secrets: &[&secret],
-            traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-            tracestate: None,
-        };
-
-        let headers = attempt_headers(&request, 1_614_265_330).expect("valid headers");
-
-        assert_eq!(headers["content-type"], "application/json");
-        assert_eq!(headers["webhook-id"], "msg_p5jXN8AQM9LWM0D4loKWxJek");
-        assert_eq!(headers["webhook-timestamp"], "1614265330");
-        assert_eq!(
-            headers["webhook-signature"],
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-        );
-        assert_eq!(headers["x-api-key"], "k3y");
-        assert!(headers["x-api-key"].is_sensitive());
-        assert_eq!(
-            headers["traceparent"],
-            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-        );
-    }
-
-    fn client(allow_private_targets: bool, allow_http: bool) -> DeliveryClient {
-        DeliveryClient::new(ClientSettings {
-            timeout: Duration::from_secs(1),
-            network: NetworkPolicy {
-                allow_private_targets,
-                deny: vec![],
-            },
-            allow_http,
-        })
-        .expect("client")
-    }
-
-    #[test]
-    fn plain_http_and_private_ip_literals_are_refused_by_default() {
-        let strict = client(false, false);
-        assert!(
-            strict
-                .check_url("http://example.com/")
-                .unwrap_err()
-                .contains("http://")
-        );
-        for url in [
-            "https://127.0.0.1/",
-            "https://10.0.0.1/",
-            "https://169.254.169.254/",
-            "https://[::1]/",
-            "https://[::ffff:127.0.0.1]/",
-        ] {
-            assert!(
-                strict
-                    .check_url(url)
-                    .unwrap_err()
-                    .contains("not a public address"),
-                "{url}"
-            );
-        }
-        assert!(strict.check_url("https://example.com/").is_ok());
-        assert!(strict.check_url("ftp://example.com/").is_err());
-
-        let lenient = client(true, true);
-        assert!(lenient.check_url("http://127.0.0.1:8080/").is_ok());
     }
 }
