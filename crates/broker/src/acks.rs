@@ -174,24 +174,38 @@ impl Acks {
         Settle {
             acks: self.clone(),
             tag,
+            settled: false,
         }
     }
 }
 
-/// Settles one delivery, once.
+/// Settles one delivery, once. A handle dropped unsettled (a handler that returned early or
+/// panicked) requeues its delivery, so that it can neither be lost nor hold the batch back.
 #[derive(Debug)]
+#[must_use = "a delivery must be acknowledged or requeued; dropping the handle requeues it"]
 pub struct Settle {
     acks: Acks,
     tag: u64,
+    settled: bool,
 }
 
 impl Settle {
-    pub fn ack(self) {
+    pub fn ack(mut self) {
+        self.settled = true;
         self.acks.ack(self.tag);
     }
 
-    pub fn requeue(self) {
+    pub fn requeue(mut self) {
+        self.settled = true;
         self.acks.requeue(self.tag);
+    }
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.acks.requeue(self.tag);
+        }
     }
 }
 
@@ -210,6 +224,21 @@ mod tests {
     }
 
     use Settlement::{Ack, Delivered, Requeue};
+
+    #[test]
+    fn a_settle_handle_dropped_unsettled_requeues_its_delivery_and_a_settled_one_does_nothing_more()
+    {
+        let (settlements, mut sent) = mpsc::unbounded_channel();
+        let acks = Acks { settlements };
+        drop(acks.of(7));
+        acks.of(8).ack();
+        acks.of(9).requeue();
+        let mut seen = Vec::new();
+        while let Ok(settlement) = sent.try_recv() {
+            seen.push(format!("{settlement:?}"));
+        }
+        assert_eq!(seen, ["Requeue(7)", "Ack(8)", "Requeue(9)"]);
+    }
 
     #[test]
     fn a_finished_run_from_the_front_is_one_multiple_ack() {

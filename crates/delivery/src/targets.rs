@@ -49,9 +49,9 @@ impl fmt::Display for UrlRefusal {
             UrlRefusal::UnsupportedScheme(scheme) => {
                 write!(f, "the scheme `{scheme}` is not http(s)")
             }
-            UrlRefusal::PlainHttp => {
-                f.write_str("plain http:// URLs are not allowed on this installation (ALLOW_HTTP)")
-            }
+            UrlRefusal::PlainHttp => f.write_str(
+                "plain http:// is not allowed on this installation, use https:// (ALLOW_HTTP)",
+            ),
             UrlRefusal::NoHost => f.write_str("the URL has no host"),
             UrlRefusal::Credentials => f.write_str("the URL contains credentials (use authHeader)"),
             UrlRefusal::Fragment => f.write_str("the URL has a fragment"),

@@ -8,24 +8,24 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-/// What became of a consumed event.
-pub mod outcome {
-    /// Delivery messages were published for it.
-    pub const FANNED_OUT: &str = "fanned_out";
-    /// No webhook subscribes to it.
-    pub const UNMATCHED: &str = "unmatched";
-    /// It went to the rejected queue.
-    pub const REJECTED: &str = "rejected";
-    /// It went back to the queue after a failure.
-    pub const RETURNED: &str = "returned";
-    pub const ALL: [&str; 4] = [FANNED_OUT, UNMATCHED, REJECTED, RETURNED];
+herald_runtime::label_values! {
+    /// What became of a consumed event.
+    pub enum EventOutcome {
+        /// Delivery messages were published for it.
+        FannedOut => "fanned_out",
+        /// No webhook subscribes to it.
+        Unmatched => "unmatched",
+        /// It went to the rejected queue.
+        Rejected => "rejected",
+        /// It went back to the queue after a failure.
+        Returned => "returned",
+    }
 }
 
 /// Labels of consumed events.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
-    /// `fanned_out`, `unmatched`, `rejected` or `returned` (requeued after a failure).
-    pub outcome: &'static str,
+    pub outcome: EventOutcome,
 }
 
 /// Labels of rejected events.
@@ -95,7 +95,7 @@ impl FanoutMetrics {
             metrics.fanout_seconds.clone(),
         );
         // Every known series starts at zero, so that rates and dashboards work from the start.
-        for outcome in outcome::ALL {
+        for &outcome in EventOutcome::ALL {
             let _ = metrics.events.get_or_create(&OutcomeLabels { outcome });
         }
         for reason in RejectReason::LABELS {

@@ -1,12 +1,13 @@
 //! Keeping the routing index equal to the registry.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use herald_runtime::retry::Backoff;
 use herald_store::changes::{self, WebhookChange};
 use herald_store::webhooks::{load_route, load_routes};
 use herald_store::{Database, StoreError};
+use parking_lot::RwLock;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -40,9 +41,7 @@ pub async fn follow(
                     metrics
                         .registry_webhooks
                         .set(i64::try_from(fresh.len()).unwrap_or(i64::MAX));
-                    if let Ok(mut index) = index.write() {
-                        *index = fresh;
-                    }
+                    *index.write() = fresh;
                     metrics.registry_version.set(version);
                     loaded.send_replace(true);
                     reload_due = false;
@@ -90,15 +89,15 @@ async fn apply_change(
     id: &herald_contract::WebhookId,
 ) -> Result<(), StoreError> {
     let route = load_route(database, id).await?;
-    if let Ok(mut index) = index.write() {
-        match route {
-            Some(route) => index.upsert(route),
-            None => index.remove(id),
-        }
-        metrics
-            .registry_webhooks
-            .set(i64::try_from(index.len()).unwrap_or(i64::MAX));
+    let mut index = index.write();
+    match route {
+        Some(route) => index.upsert(route),
+        None => index.remove(id),
     }
+    metrics
+        .registry_webhooks
+        .set(i64::try_from(index.len()).unwrap_or(i64::MAX));
+    drop(index);
     tracing::debug!(webhook_id = %id, "routing index updated");
     Ok(())
 }

@@ -11,7 +11,7 @@ use herald_broker::headers::{get_str, put_str};
 use herald_broker::lapin::BasicProperties;
 use herald_broker::lapin::message::Delivery;
 use herald_broker::session::ConsumingSession;
-use herald_broker::{BrokerConfig, DeliveryHeaders, Publisher, SealKey};
+use herald_broker::{BrokerConfig, DeliveryHeaders, PublishError, Publisher, SealKey};
 use herald_contract::payload::build_payload;
 use herald_contract::topology::headers;
 use herald_contract::{DomainEvent, EventEnvelope, RejectReason};
@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::metrics::{FanoutMetrics, OutcomeLabels, ReasonLabels, outcome};
+use crate::metrics::{EventOutcome, FanoutMetrics, OutcomeLabels, ReasonLabels};
 use crate::registry::{self, SharedIndex};
 
 /// Tuning of the fanout consumer.
@@ -185,7 +185,7 @@ async fn process(session: Arc<Session>, delivery: Delivery, acks: Acks, incoming
             tracing::warn!(error = %error, "event returned to the queue");
             acks.requeue(delivery.delivery_tag);
             session.broken.cancel();
-            outcome::RETURNED
+            EventOutcome::Returned
         }
     };
     session
@@ -199,23 +199,39 @@ async fn process(session: Arc<Session>, delivery: Delivery, acks: Acks, incoming
         .observe(started.elapsed().as_secs_f64());
 }
 
+/// Why an event could not be handled: it returns to the queue, and the session restarts.
+#[derive(Debug, thiserror::Error)]
+enum HandlingError {
+    #[error(
+        "publishing the deliveries of event {event_id} ({confirmed} of {total} confirmed): {source}"
+    )]
+    Deliveries {
+        event_id: String,
+        confirmed: usize,
+        total: usize,
+        source: PublishError,
+    },
+    #[error("moving a rejected event to the rejected queue: {0}")]
+    Rejecting(PublishError),
+}
+
 /// Publishes one delivery per matching webhook and waits for every confirm.
 async fn fan_out(
     session: &Session,
     event: &DomainEvent,
     incoming: &TraceHeaders,
-) -> anyhow::Result<&'static str> {
+) -> Result<EventOutcome, HandlingError> {
     let span = tracing::Span::current();
     span.record("event_id", event.event_id.as_str());
     span.record("tenant_id", event.tenant_id.as_str());
     span.record("event_type", event.event_type.as_str());
-    let webhooks = match session.index.read() {
-        Ok(index) => index.matching(&event.tenant_id, event.event_type),
-        Err(_) => anyhow::bail!("the routing index is poisoned"),
-    };
+    let webhooks = session
+        .index
+        .read()
+        .matching(&event.tenant_id, event.event_type);
     if webhooks.is_empty() {
         tracing::debug!(event_id = %event.event_id, tenant_id = %event.tenant_id, "no webhook subscribed");
-        return Ok(outcome::UNMATCHED);
+        return Ok(EventOutcome::Unmatched);
     }
     span.record("deliveries", webhooks.len());
     let TraceHeaders {
@@ -245,15 +261,16 @@ async fn fan_out(
         .metrics
         .deliveries_published
         .inc_by(published as u64);
-    if let Some(Err(error)) = results.into_iter().find(Result::is_err) {
-        return Err(anyhow::Error::new(error).context(format!(
-            "publishing the deliveries of event {} ({published} of {} confirmed)",
-            event.event_id,
-            webhooks.len()
-        )));
+    if let Some(Err(source)) = results.into_iter().find(Result::is_err) {
+        return Err(HandlingError::Deliveries {
+            event_id: event.event_id.to_string(),
+            confirmed: published,
+            total: webhooks.len(),
+            source,
+        });
     }
     tracing::debug!(event_id = %event.event_id, tenant_id = %event.tenant_id, deliveries = webhooks.len(), "event fanned out");
-    Ok(outcome::FANNED_OUT)
+    Ok(EventOutcome::FannedOut)
 }
 
 /// Moves an event that cannot be accepted to the rejected queue, with its reason.
@@ -261,7 +278,7 @@ async fn reject(
     session: &Session,
     delivery: &Delivery,
     reason: &RejectReason,
-) -> anyhow::Result<&'static str> {
+) -> Result<EventOutcome, HandlingError> {
     tracing::warn!(reason = %reason, "event rejected");
     let original = &delivery.properties;
     let mut table = original.headers().clone().unwrap_or_default();
@@ -282,7 +299,7 @@ async fn reject(
         .publisher
         .publish_to_queue(&session.rejected_queue, &delivery.data, properties)
         .await
-        .context("moving a rejected event to the rejected queue")?;
+        .map_err(HandlingError::Rejecting)?;
     session
         .metrics
         .rejected
@@ -290,5 +307,5 @@ async fn reject(
             reason: reason.label(),
         })
         .inc();
-    Ok(outcome::REJECTED)
+    Ok(EventOutcome::Rejected)
 }

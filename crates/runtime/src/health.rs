@@ -5,8 +5,10 @@
 //! down. `/metrics` renders the process's registry in the Prometheus text format.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use axum::Router;
@@ -42,22 +44,19 @@ impl Readiness {
     /// Registers a component, initially not ready.
     pub fn component(&self, name: &str) -> ReadyFlag {
         let flag = ReadyFlag::default();
-        if let Ok(mut components) = self.components.lock() {
-            components.push((name.to_owned(), flag.clone()));
-        }
+        self.components.lock().push((name.to_owned(), flag.clone()));
         flag
     }
 
     /// Whether every component is ready, and the names of those that are not.
     pub fn check(&self) -> (bool, Vec<String>) {
-        let down: Vec<String> = match self.components.lock() {
-            Ok(components) => components
-                .iter()
-                .filter(|(_, flag)| !flag.get())
-                .map(|(name, _)| name.clone())
-                .collect(),
-            Err(_) => vec!["readiness".to_owned()],
-        };
+        let down: Vec<String> = self
+            .components
+            .lock()
+            .iter()
+            .filter(|(_, flag)| !flag.get())
+            .map(|(name, _)| name.clone())
+            .collect();
         (down.is_empty(), down)
     }
 }

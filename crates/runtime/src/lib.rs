@@ -6,6 +6,7 @@
 //! - [`process`]: serving health, readiness and metrics, and preparing the database, around a
 //!   process's work; [`health`] and [`database`] hold the pieces.
 //! - [`broker`]: watching the broker from a process that does not consume.
+//! - [`labels`]: metric label values declared once, as enums ([`label_values!`]).
 //! - [`escape`]: control characters in text from outside shown escaped (logs, terminals).
 //! - [`telemetry`]: logging (text or JSON) and OTLP trace export; [`trace`]: W3C trace context
 //!   carried across messages.
@@ -20,6 +21,7 @@ pub mod database;
 pub mod escape;
 pub mod health;
 pub mod http;
+pub mod labels;
 pub mod process;
 pub mod retry;
 pub mod secret;

@@ -7,7 +7,9 @@
 //! (and their prefetch slots) to be deferred instead.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use herald_contract::WebhookId;
@@ -43,7 +45,7 @@ impl InFlightLimiter {
     /// A slot for `webhook`, or `None` when none freed up within the wait.
     pub async fn acquire(self: &Arc<Self>, webhook: &WebhookId) -> Option<Permit> {
         let semaphore = {
-            let mut slots = self.slots.lock().ok()?;
+            let mut slots = self.slots.lock();
             slots
                 .entry(webhook.clone())
                 .or_insert_with(|| Arc::new(Semaphore::new(self.limit)))
@@ -71,25 +73,19 @@ impl InFlightLimiter {
     pub fn in_flight(&self, webhook: &WebhookId) -> usize {
         self.slots
             .lock()
-            .ok()
-            .and_then(|slots| {
-                slots
-                    .get(webhook)
-                    .map(|s| self.limit - s.available_permits())
-            })
-            .unwrap_or(0)
+            .get(webhook)
+            .map_or(0, |s| self.limit - s.available_permits())
     }
 
     /// Drops the webhook's semaphore when nobody holds or awaits it, so that the map only
     /// holds busy webhooks.
     fn forget_if_idle(&self, webhook: &WebhookId) {
-        if let Ok(mut slots) = self.slots.lock() {
-            let idle = slots
-                .get(webhook)
-                .is_some_and(|s| Arc::strong_count(s) == 1 && s.available_permits() == self.limit);
-            if idle {
-                slots.remove(webhook);
-            }
+        let mut slots = self.slots.lock();
+        let idle = slots
+            .get(webhook)
+            .is_some_and(|s| Arc::strong_count(s) == 1 && s.available_permits() == self.limit);
+        if idle {
+            slots.remove(webhook);
         }
     }
 }
@@ -148,6 +144,6 @@ mod tests {
         let webhook = WebhookId::generate();
         drop(limiter.acquire(&webhook).await);
         assert_eq!(limiter.in_flight(&webhook), 0);
-        assert!(limiter.slots.lock().expect("lock").is_empty());
+        assert!(limiter.slots.lock().is_empty());
     }
 }

@@ -24,20 +24,20 @@ pub struct StageLabels {
     pub stage: String,
 }
 
-/// Why a delivery was dropped without an attempt.
-pub mod drop_reason {
-    pub const WEBHOOK_DELETED: &str = "webhook_deleted";
-    pub const WEBHOOK_DISABLED: &str = "webhook_disabled";
-    /// Not a Herald delivery: moved to the rejected queue.
-    pub const MALFORMED: &str = "malformed";
-    pub const ALL: [&str; 3] = [WEBHOOK_DELETED, WEBHOOK_DISABLED, MALFORMED];
+herald_runtime::label_values! {
+    /// Why a delivery was dropped without an attempt.
+    pub enum DropReason {
+        WebhookDeleted => "webhook_deleted",
+        WebhookDisabled => "webhook_disabled",
+        /// Not a Herald delivery: moved to the rejected queue.
+        Malformed => "malformed",
+    }
 }
 
 /// Labels of a delivery dropped without an attempt.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DropLabels {
-    /// `webhook_deleted`, `webhook_disabled` or `malformed`.
-    pub reason: &'static str,
+    pub reason: DropReason,
 }
 
 /// Counters, gauges and histograms of the sender.
@@ -134,7 +134,7 @@ impl SenderMetrics {
                 });
             }
         }
-        for reason in drop_reason::ALL {
+        for &reason in DropReason::ALL {
             let _ = metrics.dropped.get_or_create(&DropLabels { reason });
         }
         metrics

@@ -16,22 +16,22 @@ use herald_broker::lapin::BasicProperties;
 use herald_broker::lapin::message::Delivery;
 use herald_broker::seal::verify_delivery;
 use herald_broker::session::ConsumingSession;
-use herald_broker::{
-    BrokerConfig, DeliveryHeaders, FailureFacts, PublishError, Publisher, SealKey,
-};
+use herald_broker::{BrokerConfig, DeliveryHeaders, PublishError, Publisher, SealKey};
 use herald_contract::ladder::stage_label;
 use herald_contract::topology::headers;
-use herald_contract::{NextStep, RetryLadder, Topology};
+use herald_contract::{RetryLadder, Topology};
 use herald_runtime::ReadyFlag;
 use herald_runtime::retry::{Backoff, keep_running};
 use herald_runtime::trace::{self, TraceHeaders, continue_trace};
-use herald_store::{AttemptRecorder, AttemptResult, DeliveryTarget, NewAttempt};
+use herald_store::attempts::RecordError;
+use herald_store::{AttemptRecorder, AttemptResult, DeliveryTarget};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::decision::{self, Decision, Route};
 use crate::limiter::InFlightLimiter;
 use crate::metrics::{
-    AttemptLabels, DropLabels, SenderMetrics, StageLabels, drop_reason, status_class,
+    AttemptLabels, DropLabels, DropReason, SenderMetrics, StageLabels, status_class,
 };
 use crate::targets::TargetCache;
 use herald_delivery::{AttemptOutcome, AttemptRequest, DeliveryClient};
@@ -239,12 +239,12 @@ async fn attempt_delivery(
     };
     let Some(target) = current_target(&session, &delivery).await else {
         // Stopping while the database is away: the delivery goes back to the queue unspent.
-        return;
+        return settle.requeue();
     };
     let target = match target {
         Ok(target) => target,
         Err(dropped) => {
-            tracing::info!(webhook_id = %delivery.webhook_id, event_id = %delivery.event_id, reason = dropped, "delivery dropped");
+            tracing::info!(webhook_id = %delivery.webhook_id, event_id = %delivery.event_id, reason = dropped.as_str(), "delivery dropped");
             session
                 .metrics
                 .dropped
@@ -254,7 +254,6 @@ async fn attempt_delivery(
         }
     };
     let body = Bytes::from(data);
-    let attempt = delivery.attempts.saturating_add(1);
     let attempted_at = Utc::now();
     let outcome = match &target {
         Target::Usable(target) => {
@@ -273,100 +272,67 @@ async fn attempt_delivery(
                 })
                 .await
         }
-        Target::Unusable(problem) => AttemptOutcome {
-            status: None,
-            error: Some(problem.clone()),
-            duration: Duration::ZERO,
-            response_excerpt: None,
-        },
+        Target::Unusable(problem) => decision::unusable(problem.clone()),
     };
-    let next = (!outcome.delivered()).then(|| session.ladder.after_failed_attempt(attempt));
-    let result = match next {
-        None => AttemptResult::Delivered,
-        Some(NextStep::Retry { .. }) => AttemptResult::WillRetry,
-        Some(NextStep::GiveUp) => AttemptResult::Failed,
-    };
-    observe(&session, &delivery, &outcome, result);
-
-    let recorded = session
-        .recorder
-        .record(NewAttempt {
-            webhook_id: delivery.webhook_id.clone(),
-            tenant_id: delivery.tenant_id.clone(),
-            event_id: delivery.event_id.to_string(),
-            event_type: delivery.event_type,
-            attempt,
-            attempted_at,
-            duration_ms: u32::try_from(outcome.duration.as_millis()).unwrap_or(u32::MAX),
-            response_status: outcome.status,
-            error: outcome.error.clone(),
-            result,
-            test: false,
-            response_excerpt: outcome.response_excerpt.clone(),
-        })
-        .await;
-    if let Err(error) = recorded {
-        match error {
-            herald_store::attempts::RecordError::Stopped => return,
-            herald_store::attempts::RecordError::Rejected(_) => {
-                tracing::error!(%error, event_id = %delivery.event_id, "attempt not recorded; carrying on with the delivery");
-            }
+    let Decision { record, route } =
+        decision::after_attempt(&delivery, &outcome, &session.ladder, attempted_at);
+    observe(&session, &delivery, &outcome, record.result);
+    match session.recorder.record(record).await {
+        Ok(()) => {}
+        Err(RecordError::Stopped) => return settle.requeue(),
+        Err(error @ RecordError::Rejected(_)) => {
+            tracing::error!(%error, event_id = %delivery.event_id, "attempt not recorded; carrying on with the delivery");
         }
     }
-
-    let failure = FailureFacts {
-        last_status: outcome.status,
-        last_error: outcome.error.clone().unwrap_or_default(),
-    };
-    let advanced = DeliveryHeaders {
-        attempts: attempt,
-        first_attempt_at: delivery.first_attempt_at.or(Some(attempted_at)),
-        ..delivery.clone()
-    };
-    let moved = match next {
-        None => Ok(()),
-        Some(NextStep::Retry { delay }) => {
-            let stage = stage_label(delay);
-            let published = session
-                .publisher
-                .publish_to_queue(
-                    &session.topology.retry_queue(delay),
-                    &body,
-                    advanced.to_properties(Some(&failure)),
-                )
-                .await;
-            if published.is_ok() {
-                session
-                    .metrics
-                    .retries_scheduled
-                    .get_or_create(&StageLabels { stage })
-                    .inc();
-            }
-            published
-        }
-        Some(NextStep::GiveUp) => {
-            let published = session
-                .publisher
-                .publish_to_queue(
-                    &session.topology.failed_queue(),
-                    &body,
-                    advanced.to_failed_properties(&failure, Utc::now()),
-                )
-                .await;
-            if published.is_ok() {
-                session.metrics.failed.inc();
-                tracing::warn!(
-                    webhook_id = %delivery.webhook_id,
-                    event_id = %delivery.event_id,
-                    attempts = attempt,
-                    last_error = %failure.last_error,
-                    "delivery failed every attempt; parked in the failed queue"
-                );
-            }
-            published
-        }
-    };
+    let moved = move_delivery(&session, route, &body).await;
     finish(&session, settle, moved);
+}
+
+/// Moves a delivery where its attempt's [`Route`] says.
+async fn move_delivery(session: &Session, route: Route, body: &[u8]) -> Result<(), PublishError> {
+    match route {
+        Route::Done => Ok(()),
+        Route::Retry {
+            delay,
+            headers,
+            failure,
+        } => {
+            let queue = session.topology.retry_queue(delay);
+            let properties = headers.to_properties(Some(&failure));
+            session
+                .publisher
+                .publish_to_queue(&queue, body, properties)
+                .await?;
+            session
+                .metrics
+                .retries_scheduled
+                .get_or_create(&StageLabels {
+                    stage: stage_label(delay),
+                })
+                .inc();
+            Ok(())
+        }
+        Route::Park {
+            headers,
+            failure,
+            failed_at,
+        } => {
+            let properties = headers.to_failed_properties(&failure, failed_at);
+            session
+                .publisher
+                .publish_to_queue(&session.topology.failed_queue(), body, properties)
+                .await?;
+            session.metrics.failed.inc();
+            tracing::warn!(
+                webhook_id = %headers.webhook_id,
+                event_id = %headers.event_id,
+                attempts = headers.attempts,
+                last_error = %failure.last_error,
+                "delivery failed every attempt; parked in the failed queue"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// The webhook's definition, resolved for this attempt.
@@ -382,16 +348,11 @@ enum Target {
 async fn current_target(
     session: &Session,
     delivery: &DeliveryHeaders,
-) -> Option<Result<Target, &'static str>> {
+) -> Option<Result<Target, DropReason>> {
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         match session.targets.get(&delivery.webhook_id).await {
-            Ok(None) => return Some(Err(drop_reason::WEBHOOK_DELETED)),
-            Ok(Some(target)) if target.tenant_id != delivery.tenant_id => {
-                return Some(Err(drop_reason::WEBHOOK_DELETED));
-            }
-            Ok(Some(target)) if !target.enabled => return Some(Err(drop_reason::WEBHOOK_DISABLED)),
-            Ok(Some(target)) => return Some(Ok(Target::Usable(target))),
+            Ok(target) => return Some(decision::screen(target, delivery).map(Target::Usable)),
             Err(error) if error.is_transient() => {
                 let delay = backoff.next_delay();
                 tracing::warn!(%error, retry_in = ?delay, "cannot read the webhook; holding the delivery");
@@ -465,7 +426,7 @@ async fn reject_malformed(
         .metrics
         .dropped
         .get_or_create(&DropLabels {
-            reason: drop_reason::MALFORMED,
+            reason: DropReason::Malformed,
         })
         .inc();
     let mut table = properties.headers().clone().unwrap_or_default();

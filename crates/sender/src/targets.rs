@@ -5,12 +5,13 @@
 //! attempt reads the new definition. A deleted webhook is cached as absent.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use herald_contract::WebhookId;
 use herald_store::changes::{self, WebhookChange};
 use herald_store::{DeliveryTarget, StoreError, WebhookStore};
+use parking_lot::Mutex;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio_util::sync::CancellationToken;
 
@@ -36,18 +37,14 @@ impl TargetCache {
 
     /// The target of webhook `id`, or `None` when the webhook no longer exists.
     pub async fn get(&self, id: &WebhookId) -> Result<Option<Arc<DeliveryTarget>>, StoreError> {
-        if let Some(entry) = self
-            .entries
-            .lock()
-            .ok()
-            .and_then(|entries| entries.get(id).cloned())
-        {
+        if let Some(entry) = self.entries.lock().get(id).cloned() {
             return Ok(entry);
         }
         let generation = self.generation.load(Ordering::Acquire);
         let loaded = self.store.target(id).await?.map(Arc::new);
         let unchanged = self.generation.load(Ordering::Acquire) == generation;
-        if let (true, Ok(mut entries)) = (unchanged, self.entries.lock()) {
+        if unchanged {
+            let mut entries = self.entries.lock();
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
@@ -59,17 +56,13 @@ impl TargetCache {
     /// Forgets webhook `id`.
     pub fn evict(&self, id: &WebhookId) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(id);
-        }
+        self.entries.lock().remove(id);
     }
 
     /// Forgets everything.
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
+        self.entries.lock().clear();
     }
 
     /// Evicts changed webhooks as their notifications arrive, until `shutdown`; `version`

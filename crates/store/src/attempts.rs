@@ -50,7 +50,7 @@ impl AttemptResult {
 }
 
 /// An attempt to record.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAttempt {
     pub webhook_id: WebhookId,
     pub tenant_id: TenantId,
