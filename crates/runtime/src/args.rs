@@ -30,10 +30,10 @@ pub struct BrokerArgs {
     #[arg(long, env = "QUEUE_PREFIX", default_value = Topology::DEFAULT_PREFIX, value_parser = parse_prefix)]
     pub queue_prefix: String,
     /// `quorum` (replicated, loses nothing) or `classic`.
-    #[arg(long, env = "QUEUE_TYPE", default_value = "quorum")]
+    #[arg(long, env = "QUEUE_TYPE", default_value_t)]
     pub queue_type: QueueType,
-    /// Delays before each retry, comma-separated (`15s,60s,225s,900s,3600s`).
-    #[arg(long, env = "RETRY_DELAYS", default_value = "15s,60s,225s,900s,3600s")]
+    /// Delays before each retry, comma-separated (the default is the contract's ladder).
+    #[arg(long, env = "RETRY_DELAYS", default_value_t)]
     pub retry_delays: RetryLadder,
     /// How long a delivery waits, without spending an attempt, when its webhook already has
     /// `SENDER_MAX_IN_FLIGHT_PER_WEBHOOK` deliveries in flight on the replica.

@@ -8,5 +8,11 @@ use crate::output::EventTypeOut;
 #[utoipa::path(get, path = "/v1/event-types", tag = "catalog",
     responses((status = 200, body = Vec<EventTypeOut>), (status = 401, body = ErrorBody)))]
 pub(super) async fn list() -> Json<Vec<EventTypeOut>> {
-    Json(EventType::ALL.into_iter().map(EventTypeOut::from).collect())
+    Json(
+        EventType::ALL
+            .iter()
+            .copied()
+            .map(EventTypeOut::from)
+            .collect(),
+    )
 }
