@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{BrokerClient, Vhost};
+use crate::broker::{BrokerClient, Vhost, vhost};
 use crate::receiver::Receiver;
 use crate::{POSTGRES_BASE, drop_database, unique_id, wait};
 
@@ -83,7 +83,7 @@ impl TestApp {
     /// Starts Herald and waits until it is ready.
     pub async fn spawn(options: Options) -> Self {
         let id = unique_id();
-        let vhost = Vhost::create(&id);
+        let vhost = vhost(&id);
         let database_name = format!("herald_test_{id}");
         let database_url = format!("{POSTGRES_BASE}/{database_name}");
         let state_dir = std::env::temp_dir().join(format!("herald-test-{id}"));

@@ -1,6 +1,5 @@
 //! RabbitMQ for tests: a vhost per test, publishing events, reading queues.
 
-use std::process::Command;
 use std::time::Duration;
 
 use herald_broker::Publisher;
@@ -12,44 +11,17 @@ use serde_json::Value;
 
 use crate::wait;
 
-/// A RabbitMQ vhost of its own, deleted when dropped.
-pub struct Vhost {
-    pub name: String,
-}
+pub use herald_testkit::Vhost;
 
-impl Vhost {
-    pub fn create(id: &str) -> Self {
-        let name = format!("herald-test-{id}");
-        rabbitmqctl(&["add_vhost", &name]);
-        rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
-        Self { name }
-    }
-
-    pub fn amqp_url(&self) -> String {
-        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name)
-    }
-}
-
-impl Drop for Vhost {
-    fn drop(&mut self) {
-        let _ = Command::new("rabbitmqctl")
-            .args(["-q", "delete_vhost", &self.name])
-            .output();
-    }
+/// A vhost of the test's own (`herald-test-<id>`) on the shared RabbitMQ, deleted when dropped.
+pub fn vhost(id: &str) -> Vhost {
+    Vhost::create(&format!("herald-test-{id}"), herald_testkit::RABBITMQ_ADDR)
+        .expect("a vhost of the test's own")
 }
 
 /// Runs `rabbitmqctl` with `args`, asserting success.
 pub fn rabbitmqctl(args: &[&str]) {
-    let output = Command::new("rabbitmqctl")
-        .arg("-q")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs (is RabbitMQ installed?)");
-    assert!(
-        output.status.success(),
-        "rabbitmqctl {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    herald_testkit::isolation::rabbitmqctl(args).expect("rabbitmqctl succeeds");
 }
 
 /// A domain event as platform services publish it, with a fresh id.

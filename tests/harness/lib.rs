@@ -8,10 +8,10 @@
 //! - [`app`]: Herald in-process (`herald up`'s code path) on port 0, plus an API client.
 //! - [`processes`]: Herald as separate processes (the real `fanout`, `sender` and `herald`
 //!   binaries), for tests that kill or stop them.
-//! - [`receiver`]: an HTTP endpoint on port 0 that records every request and answers as
-//!   each test scripts it.
 //! - [`broker`]: vhosts, publishing events, reading queues.
-//! - [`wait`]: waiting for a condition with a deadline.
+//! - [`receiver`] and [`wait`] (from `herald-testkit`, shared with the benchmark): an HTTP
+//!   endpoint that records every request and answers as each test scripts it, and waiting
+//!   for a condition with a deadline.
 
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
@@ -19,27 +19,13 @@ pub mod app;
 pub mod broker;
 pub mod private;
 pub mod processes;
-pub mod receiver;
-pub mod wait;
 
-/// A short unique id for names of this test's resources.
-pub fn unique_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
-}
+pub use herald_testkit::isolation::{POSTGRES_BASE, unique_id};
+pub use herald_testkit::{receiver, wait};
 
-/// The shared PostgreSQL server of the machine.
-pub const POSTGRES_BASE: &str = "postgres://postgres@127.0.0.1:5432";
-
-/// Drops a test database, whoever is still connected.
+/// Drops a test database on the shared server, whoever is still connected.
 pub fn drop_database(name: &str) {
-    let _ = std::process::Command::new("psql")
-        .args([
-            &format!("{POSTGRES_BASE}/postgres"),
-            "-q",
-            "-c",
-            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-        ])
-        .output();
+    herald_testkit::isolation::drop_database(POSTGRES_BASE, name);
 }
 
 /// The registry version of the database at `database_url`: every statement that changes

@@ -1,58 +1,33 @@
 //! Herald as separate processes: the real binaries, for tests that kill or stop them.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
+use herald_testkit::processes::{Output, Process};
 
 use crate::app::{
     ADMIN_TOKEN, ApiClient, FANOUT_REGISTRY_VERSION, SECRETS_KEY, SENDER_REGISTRY_VERSION,
 };
-use crate::broker::{BrokerClient, Vhost};
+use crate::broker::{BrokerClient, Vhost, vhost};
 use crate::receiver::Receiver;
 use crate::{POSTGRES_BASE, drop_database, unique_id};
 
-/// The path of a workspace binary, next to this test executable's directory.
-///
-/// The first call builds the binaries (a no-op after `cargo test --workspace`, which builds
-/// them), so that a test run of this package alone never uses stale ones.
+/// The path of a workspace binary (built on first use, so that a test run of this package
+/// alone never uses stale ones).
 pub fn binary(name: &str) -> PathBuf {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--bins", "--workspace"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the binaries failed");
-    });
-    let exe = std::env::current_exe().expect("the test executable");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target directory");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the binaries first (`cargo build --workspace`; `cargo test --workspace` does it)",
-        path.display()
-    );
-    path
+    herald_testkit::binary(name).expect("the workspace's binaries")
 }
 
 /// A free local port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
+    herald_testkit::free_port().expect("a free port")
 }
 
 /// One running Herald process.
 pub struct Service {
     pub name: String,
-    child: Child,
+    process: Process,
     /// Where its `/healthz`, `/readyz` and `/metrics` are served.
     pub health: ApiClient,
     /// Its standard output and error.
@@ -63,23 +38,13 @@ impl Service {
     /// Starts `binary` with `env`, serving health on `port`.
     pub fn start(binary_name: &str, args: &[&str], env: &[(String, String)], port: u16) -> Self {
         let log = std::env::temp_dir().join(format!("herald-{binary_name}-{port}.log"));
-        let log_file = std::fs::File::create(&log).expect("log file");
-        let log_path = log.clone();
-        let mut command = Command::new(binary(binary_name));
-        command
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file"))
-            .stderr(log_file)
-            .kill_on_drop(true);
-        let child = command.spawn().expect("start the service");
+        let process = Process::start(binary_name, args, env, port, Output::File(log.clone()))
+            .expect("start the service");
         Self {
             name: binary_name.to_owned(),
-            child,
-            health: ApiClient::new(format!("http://127.0.0.1:{port}"), ADMIN_TOKEN),
-            log: log_path,
+            health: ApiClient::new(process.base_url(), ADMIN_TOKEN),
+            process,
+            log,
         }
     }
 
@@ -89,25 +54,17 @@ impl Service {
 
     /// SIGKILL: no chance to finish anything.
     pub async fn kill(&mut self) {
-        self.child.kill().await.expect("SIGKILL");
+        self.process.kill().await.expect("SIGKILL");
     }
 
     /// SIGTERM: a graceful stop.
     pub fn terminate(&self) {
-        let pid = self.child.id().expect("a running process");
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        self.process.terminate().expect("SIGTERM");
     }
 
     /// Waits for the process to exit, up to `limit`.
     pub async fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        tokio::time::timeout(limit, self.child.wait())
-            .await
-            .unwrap_or_else(|_| panic!("{} did not exit within {limit:?}", self.name))
-            .expect("exit status")
+        self.process.wait_exit(limit).await.expect("an exit")
     }
 }
 
@@ -123,7 +80,7 @@ impl Backing {
     /// A fresh vhost and database on the machine's shared RabbitMQ and PostgreSQL.
     pub fn shared() -> Self {
         let id = unique_id();
-        let vhost = Vhost::create(&id);
+        let vhost = vhost(&id);
         let database_name = format!("herald_test_{id}");
         Self {
             amqp_urls: vec![vhost.amqp_url()],
@@ -156,7 +113,7 @@ impl Backing {
 
     /// A fresh vhost on the shared RabbitMQ, with the given database URL.
     pub fn with_database(database_url: String) -> Self {
-        let vhost = Vhost::create(&unique_id());
+        let vhost = vhost(&unique_id());
         Self {
             amqp_urls: vec![vhost.amqp_url()],
             database_url,
@@ -280,7 +237,7 @@ impl ProcessApp {
 impl Drop for ProcessApp {
     fn drop(&mut self) {
         for service in &mut self.services {
-            let _ = service.child.start_kill();
+            service.process.start_kill();
         }
     }
 }

@@ -1,45 +1,19 @@
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::routing::post;
 use herald_broker::headers::put_str;
 use herald_broker::lapin::BasicProperties;
 use herald_broker::lapin::types::FieldTable;
 use herald_tests::broker::event;
 use herald_tests::processes::{Backing, ProcessApp};
-use herald_tests::wait;
+use herald_tests::receiver::Receiver;
 use serde_json::json;
-
-/// A local OTLP/HTTP endpoint keeping every trace export it receives.
-async fn otlp_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
-    let exports = Arc::new(Mutex::new(Vec::new()));
-    let app = Router::new()
-        .route(
-            "/v1/traces",
-            post(
-                |State(exports): State<Arc<Mutex<Vec<String>>>>, body: Bytes| async move {
-                    exports
-                        .lock()
-                        .unwrap()
-                        .push(String::from_utf8_lossy(&body).into_owned());
-                    "{}"
-                },
-            ),
-        )
-        .with_state(exports.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (endpoint, exports)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_events_trace_continues_through_fanout_and_sender_to_the_endpoint_and_the_collector() {
     // Arrange
-    let (endpoint, exports) = otlp_receiver().await;
+    // The OTLP/HTTP collector: the same receiver, keeping every trace export.
+    let collector = Receiver::start().await;
+    let endpoint = collector.url("");
     let app = ProcessApp::spawn_with(
         Backing::shared(),
         &[
@@ -88,19 +62,19 @@ async fn an_events_trace_continues_through_fanout_and_sender_to_the_endpoint_and
         "the sender's own span should be the parent of the request"
     );
     for service in ["herald-fanout", "herald-sender"] {
-        wait::until(
-            &format!("spans of {service} for the trace"),
-            Duration::from_secs(30),
-            || async {
-                let exports = exports.lock().unwrap();
-                exports
-                    .iter()
-                    .any(|export| {
-                        export.to_lowercase().contains(trace_id) && export.contains(service)
-                    })
-                    .then_some(())
-            },
-        )
-        .await;
+        collector
+            .wait_until(
+                &format!("spans of {service} for the trace"),
+                Duration::from_secs(30),
+                |exports| {
+                    exports
+                        .iter()
+                        .filter(|export| export.path == "/v1/traces")
+                        .map(|export| String::from_utf8_lossy(&export.body).to_lowercase())
+                        .any(|export| export.contains(trace_id) && export.contains(service))
+                        .then_some(())
+                },
+            )
+            .await;
     }
 }

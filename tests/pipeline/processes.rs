@@ -3,7 +3,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use herald_tests::app::ApiClient;
-use herald_tests::broker::{Vhost, event};
+use herald_tests::broker::{event, vhost};
 use herald_tests::processes::{ProcessApp, Service, binary, free_port};
 use herald_tests::receiver::Receiver;
 use herald_tests::{POSTGRES_BASE, drop_database, unique_id, wait};
@@ -70,7 +70,7 @@ async fn killing_the_sender_mid_stream_and_starting_it_again_loses_no_delivery()
 async fn herald_up_on_a_fresh_database_and_vhost_delivers_an_event_sent_with_herald_publish() {
     // Arrange
     let id = unique_id();
-    let vhost = Vhost::create(&id);
+    let vhost = vhost(&id);
     let database_name = format!("herald_test_{id}");
     let state_dir = std::env::temp_dir().join(format!("herald-up-{id}"));
     let port = free_port();

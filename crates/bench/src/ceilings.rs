@@ -15,7 +15,7 @@ use herald_broker::lapin::{BasicProperties, Connection, ConnectionProperties};
 use herald_contract::SigningSecret;
 use herald_delivery::{AttemptRequest, ClientSettings, DeliveryClient, NetworkPolicy, TargetRules};
 
-use crate::receiver::Receiver;
+use herald_testkit::Receiver;
 
 /// Ceiling A: persistent messages of `body_bytes`, published with confirms (1024 in flight)
 /// and consumed with acks (prefetch 200) through one quorum queue, in messages per second.

@@ -6,10 +6,41 @@ use herald_broker::lapin::{Connection, ConnectionProperties};
 use herald_contract::{EventType, Topology};
 use herald_store::{Database, DatabaseConfig, NewWebhook, SecretsKey, WebhookStore};
 
-use crate::isolation::{Isolated, Services};
-use crate::processes::{HeraldProcess, ProcessCost, free_port};
+use std::time::Duration;
+
+use herald_testkit::processes::{Output, Process, ProcessCost, free_port};
+use herald_testkit::{Isolation, Receiver};
+
 use crate::publishing::TENANT;
-use crate::receiver::Receiver;
+
+/// Where the shared services are.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// `host:port` of RabbitMQ (user guest/guest).
+    pub rabbitmq: String,
+    /// `postgres://user@host:port` of PostgreSQL, without a database.
+    pub postgres: String,
+}
+
+impl Services {
+    /// A vhost and a database of the run's own, removed when dropped.
+    pub fn isolate(&self) -> anyhow::Result<Isolation> {
+        Isolation::create("herald-bench", &self.rabbitmq, &self.postgres)
+    }
+}
+
+/// Starts `binary` quietly (warnings on this process's standard error) as `name`.
+fn spawn(
+    binary: &str,
+    args: &[&str],
+    env: &[(String, String)],
+    port: u16,
+    name: &str,
+) -> anyhow::Result<Process> {
+    let mut process = Process::start(binary, args, env, port, Output::Quiet)?;
+    process.name = name.to_owned();
+    Ok(process)
+}
 
 const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
@@ -24,11 +55,11 @@ pub enum Layout {
 
 /// A running Herald and a publisher into its events exchange.
 pub struct HeraldUnderTest {
-    processes: Vec<HeraldProcess>,
+    processes: Vec<Process>,
     _connection: Connection,
     pub publisher: Publisher,
     pub exchange: String,
-    _isolated: Isolated,
+    _isolated: Isolation,
 }
 
 impl HeraldUnderTest {
@@ -41,9 +72,10 @@ impl HeraldUnderTest {
         receiver: &Receiver,
         extra_env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let isolated = Isolated::create(services)?;
+        let isolated = services.isolate()?;
+        let amqp_url = isolated.vhost.amqp_url();
         let database = Database::new(&DatabaseConfig {
-            url: isolated.database_url.clone(),
+            url: isolated.database.url.clone(),
             pool_size: 2,
         })?;
         database.prepare().await?;
@@ -62,8 +94,8 @@ impl HeraldUnderTest {
                 .await?;
         }
         let mut env: Vec<(String, String)> = [
-            ("AMQP_URL", isolated.amqp_url.as_str()),
-            ("DATABASE_URL", isolated.database_url.as_str()),
+            ("AMQP_URL", amqp_url.as_str()),
+            ("DATABASE_URL", isolated.database.url.as_str()),
             ("SECRETS_KEY", SECRETS_KEY),
             ("ADMIN_TOKEN", "herald-bench-admin-token-0123456789"),
             ("ALLOW_HTTP", "true"),
@@ -78,12 +110,12 @@ impl HeraldUnderTest {
             Layout::Separate { senders } => {
                 let port = free_port()?;
                 env.push(("METRICS_ADDR".into(), format!("127.0.0.1:{port}")));
-                processes.push(HeraldProcess::spawn("fanout", &[], &env, port, "fanout")?);
+                processes.push(spawn("fanout", &[], &env, port, "fanout")?);
                 for replica in 0..senders {
                     let port = free_port()?;
                     env.retain(|(k, _)| k != "METRICS_ADDR");
                     env.push(("METRICS_ADDR".into(), format!("127.0.0.1:{port}")));
-                    processes.push(HeraldProcess::spawn(
+                    processes.push(spawn(
                         "sender",
                         &[],
                         &env,
@@ -94,27 +126,19 @@ impl HeraldUnderTest {
             }
             Layout::Up => {
                 let port = free_port()?;
-                let state = std::env::temp_dir().join(format!("herald-bench-{}", isolated.vhost));
+                let state = std::env::temp_dir().join(isolated.vhost.name.clone());
                 env.push(("HTTP_ADDR".into(), format!("127.0.0.1:{port}")));
                 env.push((
                     "HERALD_STATE_DIR".into(),
                     state.to_string_lossy().into_owned(),
                 ));
-                processes.push(HeraldProcess::spawn(
-                    "herald",
-                    &["up"],
-                    &env,
-                    port,
-                    "herald-up",
-                )?);
+                processes.push(spawn("herald", &["up"], &env, port, "herald-up")?);
             }
         }
-        let http = reqwest::Client::new();
         for process in &processes {
-            process.wait_ready(&http).await?;
+            process.wait_ready(Duration::from_secs(60)).await?;
         }
-        let connection =
-            Connection::connect(&isolated.amqp_url, ConnectionProperties::default()).await?;
+        let connection = Connection::connect(&amqp_url, ConnectionProperties::default()).await?;
         let publisher = Publisher::open(&connection).await?;
         Ok(Self {
             processes,
@@ -127,12 +151,12 @@ impl HeraldUnderTest {
 
     /// CPU seconds and peak RSS of each process so far.
     pub fn costs(&self) -> Vec<ProcessCost> {
-        self.processes.iter().map(HeraldProcess::cost).collect()
+        self.processes.iter().map(Process::cost).collect()
     }
 
     pub async fn stop(self) {
         for process in self.processes {
-            process.stop().await;
+            process.stop(Duration::from_secs(20)).await;
         }
     }
 }

@@ -9,7 +9,7 @@ use herald_broker::lapin::BasicProperties;
 use herald_contract::EventMessage;
 use serde_json::json;
 
-use crate::receiver::Clock;
+use herald_testkit::Clock;
 
 /// The tenant every bench webhook belongs to.
 pub const TENANT: &str = "bench";

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::processes::ProcessCost;
 use crate::stats::Percentiles;
+use herald_testkit::ProcessCost;
 
 #[derive(Debug, Serialize)]
 pub struct Report {

@@ -7,13 +7,12 @@ use anyhow::Context;
 use bytes::Bytes;
 use clap::Parser;
 
-use crate::{ceilings, processes, publishing};
+use crate::{ceilings, publishing};
 
-use crate::herald::{HeraldUnderTest, Layout};
-use crate::isolation::{Isolated, Services};
-use crate::receiver::{Clock, Receiver};
+use crate::herald::{HeraldUnderTest, Layout, Services};
 use crate::report::{BoundRun, Ceilings, EndToEnd, LatencyBound, LatencyRuns, PacedRun, Report};
 use crate::stats::{Percentiles, per_second};
+use herald_testkit::{Behaviour, Clock, Receiver};
 
 /// Benchmarks Herald on this machine's RabbitMQ and PostgreSQL (in a vhost and a database of
 /// its own) against a local receiver.
@@ -50,7 +49,7 @@ const BOUND_PREFETCH: u64 = 1000;
 
 /// Runs every scenario and prints (and optionally writes) the report.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    processes::build_binaries()?;
+    herald_testkit::binary("herald")?;
     let volumes = if args.quick {
         Volumes {
             ceiling_messages: 10_000,
@@ -73,14 +72,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         postgres: args.postgres.clone(),
     };
     let clock = Clock::start();
-    let receiver = Receiver::start(clock).await?;
+    let receiver = Receiver::counting(clock).await?;
 
     progress("ceiling A: AMQP through one quorum queue");
     let sample_body = Bytes::from(crate::publishing::event_body(&clock, 0));
     let amqp = {
-        let isolated = Isolated::create(&services)?;
+        let isolated = services.isolate()?;
         ceilings::amqp(
-            &isolated.amqp_url,
+            &isolated.vhost.amqp_url(),
             volumes.ceiling_messages,
             sample_body.len() + 150,
         )
@@ -237,7 +236,9 @@ async fn end_to_end_run(
         publishing::burst(&herald.publisher, &herald.exchange, clock, events, WINDOW).await?;
     let expected = (events * webhooks) as u64;
     anyhow::ensure!(
-        receiver.wait_for(expected, Duration::from_secs(300)).await,
+        receiver
+            .wait_for_count(expected, Duration::from_secs(300))
+            .await,
         "{name}: only {} of {expected} deliveries arrived",
         receiver.received()
     );
@@ -269,7 +270,7 @@ async fn warm_up(
     publishing::burst(&herald.publisher, &herald.exchange, clock, 500, WINDOW).await?;
     anyhow::ensure!(
         receiver
-            .wait_for((500 * webhooks) as u64, Duration::from_secs(60))
+            .wait_for_count((500 * webhooks) as u64, Duration::from_secs(60))
             .await,
         "the warm-up did not arrive"
     );
@@ -288,7 +289,7 @@ async fn paced_run(
         publishing::paced(&herald.publisher, &herald.exchange, clock, rate, duration).await?;
     anyhow::ensure!(
         receiver
-            .wait_for(published as u64, Duration::from_secs(120))
+            .wait_for_count(published as u64, Duration::from_secs(120))
             .await,
         "paced events did not arrive"
     );
@@ -314,15 +315,15 @@ async fn bound_run(
     ];
     let herald =
         HeraldUnderTest::start(services, Layout::Separate { senders }, 1, receiver, &env).await?;
-    receiver.set_delay(BOUND_LATENCY);
+    receiver.respond_to_all(Behaviour::Delay(BOUND_LATENCY));
     warm_up(&herald, receiver, clock, 1).await?;
     receiver.reset();
     let started = clock.nanos();
     publishing::burst(&herald.publisher, &herald.exchange, clock, events, WINDOW).await?;
     let arrived = receiver
-        .wait_for(events as u64, Duration::from_secs(300))
+        .wait_for_count(events as u64, Duration::from_secs(300))
         .await;
-    receiver.set_delay(Duration::ZERO);
+    receiver.respond_to_all(Behaviour::Ok);
     anyhow::ensure!(
         arrived,
         "latency-bound: only {} of {events} deliveries arrived",

@@ -9,25 +9,12 @@ use herald_delivery::NetworkPolicy;
 use herald_delivery::{
     AttemptOutcome, AttemptRequest, ClientSettings, DeliveryClient, TargetRules,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use herald_testkit::Receiver;
 
-/// A minimal HTTP endpoint answering 200 to everything, on `addr`.
+/// An HTTP endpoint answering 200 to everything, on `addr`; its port.
 async fn endpoint(addr: &str) -> Option<u16> {
-    let listener = TcpListener::bind(addr).await.ok()?;
-    let port = listener.local_addr().ok()?.port();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buffer = [0u8; 4096];
-                let _ = socket.read(&mut buffer).await;
-                let _ = socket
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                    .await;
-            });
-        }
-    });
-    Some(port)
+    let receiver = Receiver::start_on(addr).await.ok()?;
+    Some(receiver.addr.port())
 }
 
 async fn send(client: &DeliveryClient, url: &str) -> AttemptOutcome {
