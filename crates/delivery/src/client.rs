@@ -92,7 +92,7 @@ pub struct DeliveryClient {
 }
 
 impl DeliveryClient {
-    pub fn new(settings: ClientSettings) -> anyhow::Result<Self> {
+    pub fn new(settings: ClientSettings) -> Result<Self, reqwest::Error> {
         let resolver = PolicyResolver {
             policy: Arc::new(settings.targets.network.clone()),
             dns: dns_resolver(),

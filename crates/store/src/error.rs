@@ -30,6 +30,9 @@ pub enum StoreError {
         webhook_id: String,
         field: &'static str,
     },
+    /// A secret could not be sealed.
+    #[error(transparent)]
+    Seal(#[from] crate::secrets::SealError),
     /// Any other database error.
     #[error("database query failed: {}", describe(.0))]
     Query(tokio_postgres::Error),

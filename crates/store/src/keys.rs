@@ -67,10 +67,11 @@ pub async fn verify_key(database: &Database, keys: &Keyring) -> Result<(), Store
         }
     }
     let current = keys.current();
+    let check = current.seal(CHECK_CONTEXT, CHECK_PLAINTEXT)?;
     client
         .execute(
             "INSERT INTO secrets_key_checks (key_id, sealed) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&current.id(), &current.seal(CHECK_CONTEXT, CHECK_PLAINTEXT)],
+            &[&current.id(), &check],
         )
         .await?;
     Ok(())
@@ -136,7 +137,7 @@ pub async fn rotate(
                             }
                         })?;
                         changed = true;
-                        Some(keys.seal(&context, &plain))
+                        Some(keys.seal(&context, &plain)?)
                     }
                     other => other,
                 });

@@ -183,10 +183,10 @@ impl WebhookStore {
     pub async fn create(&self, new: NewWebhook) -> Result<Webhook, StoreError> {
         let id = WebhookId::generate();
         let secret = SigningSecret::generate();
-        let (header_name, header_value) = self.seal_auth_header(&id, new.auth_header.as_ref());
+        let (header_name, header_value) = self.seal_auth_header(&id, new.auth_header.as_ref())?;
         let sealed_secret = self
             .key
-            .seal(&context(&id, SIGNING_SECRET), secret.expose().as_bytes());
+            .seal(&context(&id, SIGNING_SECRET), secret.expose().as_bytes())?;
         let client = self.database.pool().get().await?;
         let row = client
             .query_one(
@@ -310,7 +310,8 @@ impl WebhookStore {
         if let Some(description) = patch.description {
             webhook.description = description;
         }
-        let (header_name, header_value) = self.seal_auth_header(id, webhook.auth_header.as_ref());
+        let (header_name, header_value) =
+            self.seal_auth_header(id, webhook.auth_header.as_ref())?;
         transaction
             .execute(
                 "UPDATE webhooks SET name = $3, url = $4, event_types = $5, auth_header_name = $6, \
@@ -380,7 +381,7 @@ impl WebhookStore {
         let new_secret = SigningSecret::generate();
         let sealed_new = self
             .key
-            .seal(&context(id, SIGNING_SECRET), new_secret.expose().as_bytes());
+            .seal(&context(id, SIGNING_SECRET), new_secret.expose().as_bytes())?;
         transaction
             .execute(
                 "UPDATE webhooks SET signing_secret_sealed = $3, previous_secret_sealed = $4, \
@@ -421,17 +422,17 @@ impl WebhookStore {
         &self,
         id: &WebhookId,
         header: Option<&AuthHeader>,
-    ) -> (Option<String>, Option<Vec<u8>>) {
-        match header {
+    ) -> Result<(Option<String>, Option<Vec<u8>>), StoreError> {
+        Ok(match header {
             Some(header) => (
                 Some(header.name.clone()),
                 Some(
                     self.key
-                        .seal(&context(id, AUTH_VALUE), header.value.as_bytes()),
+                        .seal(&context(id, AUTH_VALUE), header.value.as_bytes())?,
                 ),
             ),
             None => (None, None),
-        }
+        })
     }
 
     fn open_string(
