@@ -91,16 +91,20 @@ impl ConsumingSession {
 
     /// Hands every delivery to `handle`, with the [`Acks`] that settle it, until `shutdown`
     /// (then `Ok`) or a failure; then drains for at most `drain` and closes the connections.
+    /// `connected` hears `true` when consuming starts and `false` when it stops (readiness,
+    /// metrics).
     pub async fn run<H, F>(
         mut self,
         shutdown: &CancellationToken,
         drain: Duration,
+        connected: impl Fn(bool),
         handle: H,
     ) -> Result<(), SessionError>
     where
         H: Fn(Delivery, Acks) -> F,
         F: Future<Output = ()> + Send + 'static,
     {
+        connected(true);
         let (acks, settling) = Acks::start(self.channel.clone());
         let in_flight = TaskTracker::new();
         let ended = loop {
@@ -124,6 +128,7 @@ impl ConsumingSession {
                 .basic_cancel(self.consumer.tag(), BasicCancelOptions::default())
                 .await;
         }
+        connected(false);
         in_flight.close();
         if tokio::time::timeout(drain, in_flight.wait()).await.is_err() {
             tracing::warn!("drain timeout: messages still in flight are returned to the queue");

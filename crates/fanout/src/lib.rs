@@ -6,7 +6,8 @@
 //! - [`index`]: the in-memory routing index (tenant → subscribed webhooks), pure and
 //!   unit-tested; matching an event never touches the database.
 //! - [`registry`]: keeps the index equal to the registry: a full load at start, then every
-//!   change notification, plus a periodic full reload as a safety net.
+//!   change notification, plus a periodic full reload as a safety net; reports the registry
+//!   version the index holds (`herald_fanout_registry_version`).
 //! - [`service`]: the consumer. An event is acknowledged only after every delivery message it
 //!   led to is confirmed by the broker; an event that cannot be parsed is moved to the rejected
 //!   queue with its reason (confirmed, then acknowledged). A crash at any point therefore

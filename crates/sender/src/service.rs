@@ -146,16 +146,19 @@ impl Sender {
             broken: consuming.broken(),
             shutdown: shutdown.clone(),
         });
-        self.ready.set(true);
-        self.metrics.broker_connected.set(1);
-        let ended = consuming
-            .run(shutdown, self.settings.drain_timeout, |delivery, acks| {
-                handle(session.clone(), delivery, acks)
-            })
-            .await;
-        self.ready.set(false);
-        self.metrics.broker_connected.set(0);
-        Ok(ended?)
+        let connected = |up: bool| {
+            self.ready.set(up);
+            self.metrics.broker_connected.set(i64::from(up));
+        };
+        consuming
+            .run(
+                shutdown,
+                self.settings.drain_timeout,
+                connected,
+                |delivery, acks| handle(session.clone(), delivery, acks),
+            )
+            .await?;
+        Ok(())
     }
 }
 

@@ -6,7 +6,10 @@
 //!   two projections the hot paths keep in memory: routes (fanout) and targets (sender).
 //! - [`attempts`]: the attempt log, written in batches by an [`AttemptRecorder`].
 //! - [`changes`]: `LISTEN`ing for registry changes, so that in-memory copies follow within
-//!   milliseconds.
+//!   milliseconds, and the registry version each change raises (followers report the version
+//!   they hold, so that anyone can wait until a change has been seen).
+//! - [`error`]: [`StoreError`], which tells transient failures (wait and retry) from
+//!   permanent ones (configuration, migration, wrong key).
 //! - [`keys`]: checking at start that `SECRETS_KEY` opens the stored secrets; rotating it.
 //! - [`secrets`]: encryption at rest of auth header values and signing secrets.
 //! - [`tls`]: TLS to PostgreSQL as `sslmode` and `sslrootcert` say (rustls).
