@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod credentials;
 mod errors;
 mod hostile;
 mod isolation;

@@ -329,8 +329,10 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
         .collect();
     documented.sort();
     let expected = [
+        ("DELETE", "/v1/tenants/{tenantId}/api-keys/{keyId}"),
         ("DELETE", "/v1/tenants/{tenantId}/webhooks/{webhookId}"),
         ("GET", "/v1/event-types"),
+        ("GET", "/v1/tenants/{tenantId}/api-keys"),
         ("GET", "/v1/tenants/{tenantId}/webhooks"),
         ("GET", "/v1/tenants/{tenantId}/webhooks/{webhookId}"),
         (
@@ -338,6 +340,8 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
             "/v1/tenants/{tenantId}/webhooks/{webhookId}/attempts",
         ),
         ("PATCH", "/v1/tenants/{tenantId}/webhooks/{webhookId}"),
+        ("POST", "/v1/tenants/{tenantId}/api-keys"),
+        ("POST", "/v1/tenants/{tenantId}/portal-sessions"),
         ("POST", "/v1/tenants/{tenantId}/webhooks"),
         (
             "POST",
@@ -392,6 +396,15 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
         "$response.body#/id"
     );
     // Every documented operation is served (DELETE last, as it removes the webhook).
+    let (_, key) = app
+        .api
+        .call(
+            Method::POST,
+            "/v1/tenants/acme/api-keys",
+            Some(&json!({"name": "documented"})),
+        )
+        .await;
+    let key_id = key["id"].as_str().unwrap().to_owned();
     for (method, path) in expected
         .iter()
         .filter(|(m, _)| *m != "DELETE")
@@ -399,10 +412,12 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
     {
         let concrete = path
             .replace("{tenantId}", "acme")
-            .replace("{webhookId}", id);
+            .replace("{webhookId}", id)
+            .replace("{keyId}", &key_id);
         let method = Method::from_bytes(method.as_bytes()).unwrap();
-        let body = match (method.as_str(), path.ends_with("/webhooks")) {
-            ("POST", true) => Some(webhook_body("served", &app.receiver.url("/hook"))),
+        let body = match (method.as_str(), path.rsplit('/').next()) {
+            ("POST", Some("webhooks")) => Some(webhook_body("served", &app.receiver.url("/hook"))),
+            ("POST", Some("api-keys")) => Some(json!({"name": "served"})),
             ("PATCH", _) => Some(json!({"description": "documented"})),
             _ => None,
         };

@@ -1,16 +1,9 @@
 //! The admin token.
 
 use std::fmt;
-use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-
-use crate::error::ApiError;
 
 /// The bearer token every `/v1` request must present. Only its SHA-256 digest is kept, and
 /// `Debug` prints neither.
@@ -61,26 +54,6 @@ pub fn bearer(value: &str) -> Option<&str> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| credentials.trim())
-}
-
-/// Lets the request through only with `Authorization: Bearer <ADMIN_TOKEN>`.
-pub async fn require_admin_token(
-    State(token): State<Arc<AdminToken>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let presented = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(bearer);
-    match presented {
-        Some(presented) if token.matches(presented) => next.run(request).await,
-        Some(_) => ApiError::Unauthorized("the bearer token is not valid").into_response(),
-        None => {
-            ApiError::Unauthorized("send `Authorization: Bearer <ADMIN_TOKEN>`").into_response()
-        }
-    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A valid credential that may not call this route.
+    #[error("{0}")]
+    Forbidden(crate::credentials::Forbidden),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -51,6 +54,7 @@ impl ApiError {
         match self {
             ApiError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

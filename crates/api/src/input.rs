@@ -11,6 +11,7 @@ use herald_store::{AuthHeader, NewWebhook, WebhookPatch};
 use http::HeaderName;
 use serde_json::{Map, Value};
 
+use crate::credentials::Scope;
 use crate::error::ApiError;
 
 pub const MAX_NAME_CHARS: usize = 200;
@@ -190,6 +191,75 @@ pub fn test_event_type(body: &[u8]) -> Result<Option<EventType>, ApiError> {
             })
         })
         .transpose()
+}
+
+/// The body of `POST …/portal-sessions`, optional.
+#[derive(utoipa::ToSchema)]
+#[schema(as = PortalSessionIn, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PortalSessionSchema {
+    /// `manage` (default) or `read`.
+    scope: Option<Scope>,
+    /// How long the session lasts: 60 to 86400 seconds (default 3600).
+    #[schema(minimum = 60, maximum = 86400)]
+    ttl_seconds: Option<u32>,
+}
+
+/// The shortest and longest portal sessions, in seconds.
+pub const SESSION_TTL_SECONDS: std::ops::RangeInclusive<u64> = 60..=86_400;
+
+/// A portal session's scope and lifetime.
+pub fn portal_session(body: &[u8]) -> Result<(Scope, std::time::Duration), ApiError> {
+    let mut fields = Fields::parse(body, &["scope", "ttlSeconds"])?;
+    let scope = fields
+        .take("scope")
+        .map(scope)
+        .transpose()?
+        .unwrap_or(Scope::Manage);
+    let ttl = match fields.take("ttlSeconds") {
+        None => 3600,
+        Some(value) => value
+            .as_u64()
+            .filter(|seconds| SESSION_TTL_SECONDS.contains(seconds))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "ttlSeconds",
+                    "`ttlSeconds` must be a whole number from 60 to 86400",
+                )
+            })?,
+    };
+    Ok((scope, std::time::Duration::from_secs(ttl)))
+}
+
+/// The body of `POST …/api-keys`.
+#[derive(utoipa::ToSchema)]
+#[schema(as = ApiKeyIn, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ApiKeySchema {
+    /// What the key is for; unique in the tenant (1-200 characters).
+    #[schema(example = "CI pipeline")]
+    name: String,
+    /// `manage` (default) or `read`.
+    scope: Option<Scope>,
+}
+
+/// An API key's name and scope.
+pub fn new_api_key(body: &[u8]) -> Result<(String, Scope), ApiError> {
+    let mut fields = Fields::parse(body, &["name", "scope"])?;
+    let name = webhook_name(fields.required("name")?)?;
+    let scope = fields
+        .take("scope")
+        .map(scope)
+        .transpose()?
+        .unwrap_or(Scope::Manage);
+    Ok((name, scope))
+}
+
+fn scope(value: Value) -> Result<Scope, ApiError> {
+    value
+        .as_str()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| ApiError::invalid("scope", "`scope` must be `manage` or `read`"))
 }
 
 fn string(field: &str, value: Value, max_chars: usize) -> Result<String, ApiError> {

@@ -7,10 +7,13 @@
 //! - [`error`]: the `{"error":{"code","message","field"}}` body and its status codes. No
 //!   input can produce a 500: only an unreachable database gives a 503.
 //! - [`auth`]: the bearer `ADMIN_TOKEN`, compared in constant time.
+//! - [`credentials`]: who is calling (admin, portal session, tenant API key) and what each
+//!   may do, decided in one place for every route.
 //! - [`envelope`]: the same error body for what the handlers do not answer themselves
 //!   (unknown routes, wrong methods, oversize bodies, wrong content types, bad query strings).
 
 pub mod auth;
+pub mod credentials;
 pub mod envelope;
 pub mod error;
 pub mod input;
@@ -24,9 +27,11 @@ use axum::extract::DefaultBodyLimit;
 use herald_broker::BrokerConfig;
 use herald_delivery::DeliveryClient;
 use herald_store::WebhookStore;
+use herald_store::api_keys::ApiKeyStore;
 use herald_store::attempts::AttemptLog;
 
 pub use auth::AdminToken;
+pub use credentials::{Authenticator, SessionKeys};
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -38,22 +43,27 @@ pub struct ApiState {
     pub attempts: AttemptLog,
     /// Makes test deliveries exactly as the sender would.
     pub client: DeliveryClient,
-    pub admin_token: Arc<AdminToken>,
+    /// Resolves bearer credentials.
+    pub auth: Arc<Authenticator>,
+    pub api_keys: ApiKeyStore,
+    /// The base of console URLs (`PUBLIC_URL`).
+    pub public_url: String,
     /// The broker, for the failed-queue routes.
     pub broker: BrokerConfig,
 }
 
-/// The `/v1` routes, behind the admin token.
+/// The `/v1` routes, behind a bearer credential ([`credentials`]).
 ///
 /// Every answer carries `Cache-Control: no-store`: they hold tenants' data and signing
 /// secrets, which no cache on the way may keep.
 pub fn router(state: ApiState) -> Router {
-    let token = state.admin_token.clone();
+    let authenticator = state.auth.clone();
     routes::router()
+        .route_layer(axum::middleware::from_fn(credentials::authorize))
         .layer(axum::middleware::from_fn(envelope::require_json_body))
         .layer(axum::middleware::from_fn_with_state(
-            token,
-            auth::require_admin_token,
+            authenticator,
+            credentials::authenticate,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(envelope::unknown_route)

@@ -153,3 +153,42 @@ pub struct ReplayOut {
     /// Failed deliveries moved back to the deliveries queue.
     pub replayed: u64,
 }
+
+/// A portal session, as minted.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalSessionOut {
+    /// The bearer token (a signed JWT): keep it in memory only.
+    pub token: String,
+    /// The console, with the token in the URL's fragment (never sent to a server).
+    pub url: String,
+    pub tenant_id: String,
+    pub scope: crate::credentials::Scope,
+    pub expires_at: String,
+}
+
+/// A tenant API key (the key itself only in the answer that created it).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyOut {
+    #[schema(example = "KEY-0193A1B2C3D4E5F60718293A4B5C6D7E")]
+    pub id: String,
+    pub name: String,
+    pub scope: crate::credentials::Scope,
+    pub created_at: String,
+    /// The key, shown once: Herald keeps only its digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl From<herald_store::api_keys::ApiKey> for ApiKeyOut {
+    fn from(key: herald_store::api_keys::ApiKey) -> Self {
+        Self {
+            id: key.id,
+            name: key.name,
+            scope: key.scope.parse().unwrap_or(crate::credentials::Scope::Read),
+            created_at: format_timestamp(key.created_at),
+            key: None,
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //!   migrations (run under an advisory lock, so that services starting together do not race).
 //! - [`webhooks`]: the registry: create, read, change and delete webhooks per tenant, plus the
 //!   two projections the hot paths keep in memory: routes (fanout) and targets (sender).
+//! - [`api_keys`]: tenant API keys, kept as digests, revoked by deletion.
 //! - [`attempts`]: the attempt log, written in batches by an [`AttemptRecorder`].
 //! - [`changes`]: `LISTEN`ing for registry changes, so that in-memory copies follow within
 //!   milliseconds, and the registry version each change raises (followers report the version
@@ -15,6 +16,7 @@
 //! - [`tls`]: TLS to PostgreSQL as `sslmode` and `sslrootcert` say (rustls).
 //! - [`text`]: text from outside made storable (PostgreSQL refuses NUL characters).
 
+pub mod api_keys;
 pub mod attempts;
 pub mod changes;
 pub mod database;

@@ -69,6 +69,12 @@ fn document_errors(operation: &mut Value, path: &str) {
         "The request is malformed: the error names the field at fault",
     );
     add("401", "No valid bearer token");
+    if path != "/v1/event-types" {
+        add(
+            "403",
+            "A tenant credential that may not call this route (another tenant's, read scope, admin only)",
+        );
+    }
     add("408", "The request took longer than HTTP_REQUEST_TIMEOUT");
     if has_body {
         add("413", "The body is larger than 64 KiB");

@@ -1,6 +1,7 @@
 //! The `/v1` routes, registered together with their OpenAPI description so the two cannot
 //! drift apart: the document served at `/v1/openapi.json` is generated from these handlers.
 
+mod access;
 mod attempts;
 mod document;
 mod event_types;
@@ -24,7 +25,7 @@ pub(crate) use pagination::PageQuery;
     info(title = "Herald management API", description = "Webhooks per tenant, their attempt logs, test deliveries and secret rotation."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "webhooks"), (name = "catalog"), (name = "failed"))
+    tags((name = "webhooks"), (name = "catalog"), (name = "failed"), (name = "access"))
 )]
 struct ApiDoc;
 
@@ -38,7 +39,7 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("ADMIN_TOKEN"))
+                    .description(Some("ADMIN_TOKEN, a portal session or a tenant API key"))
                     .build(),
             ),
         );
@@ -56,6 +57,9 @@ pub fn router() -> axum::Router<ApiState> {
         .routes(routes!(attempts::list))
         .routes(routes!(failed::list))
         .routes(routes!(failed::replay))
+        .routes(routes!(access::create_session))
+        .routes(routes!(access::create_key, access::list_keys))
+        .routes(routes!(access::delete_key))
         .split_for_parts();
     let mut document = serde_json::to_value(document).unwrap_or_default();
     document::complete(&mut document);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use herald_api::{AdminToken, ApiState};
+use herald_api::{AdminToken, ApiState, Authenticator, SessionKeys};
 use herald_broker::BrokerConfig;
 use herald_delivery::{DeliveryArgs, DeliveryClient};
 use herald_runtime::args::{BrokerArgs, DatabaseArgs, RetentionArgs, SecretsArgs};
@@ -14,6 +14,7 @@ use herald_runtime::http::HttpLimits;
 use herald_runtime::secret::{Secret, value_or_file};
 use herald_runtime::telemetry::{self, TelemetryArgs};
 use herald_runtime::{Readiness, Registry, shutdown};
+use herald_store::api_keys::ApiKeyStore;
 use herald_store::attempts::AttemptLog;
 use herald_store::{Database, Keyring, WebhookStore};
 use tokio::net::TcpListener;
@@ -51,11 +52,22 @@ pub struct HttpArgs {
     /// A file holding `ADMIN_TOKEN` (instead of the variable).
     #[arg(long, env = "ADMIN_TOKEN_FILE")]
     pub admin_token_file: Option<PathBuf>,
+    /// The base URL the API and console are reached at from browsers (default
+    /// `http://<HTTP_ADDR>`): portal session URLs start with it.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub limits: HttpLimits,
 }
 
 impl HttpArgs {
+    /// `PUBLIC_URL`, or the address the API is bound to.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
     /// The configured admin token, if any.
     pub fn admin_token(&self) -> anyhow::Result<Option<Secret>> {
         value_or_file(
@@ -66,20 +78,28 @@ impl HttpArgs {
     }
 }
 
-/// The API's state on `database`.
+/// The API's state on `database`; console URLs start with `public_url`.
 pub fn api_state(
     database: &Database,
     key: Keyring,
     delivery: &DeliveryArgs,
     token: AdminToken,
     broker: BrokerConfig,
+    public_url: String,
 ) -> anyhow::Result<ApiState> {
+    let api_keys = ApiKeyStore::new(database.clone());
     Ok(ApiState {
         broker,
+        auth: Arc::new(Authenticator {
+            admin: token,
+            sessions: SessionKeys::from_keyring(&key),
+            keys: api_keys.clone(),
+        }),
+        api_keys,
+        public_url,
         webhooks: WebhookStore::new(database.clone(), key),
         attempts: AttemptLog::new(database.clone()),
         client: DeliveryClient::new(delivery.settings())?,
-        admin_token: Arc::new(token),
     })
 }
 
@@ -112,14 +132,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         &shutdown,
     );
     herald_runtime::broker::watch_parked_depth(args.broker.config(), &mut registry, &shutdown);
+    let listener = bind(args.http.http_addr).await?;
     let api = herald_api::router(api_state(
         &database,
         key.clone(),
         &args.delivery,
         token,
         args.broker.config(),
+        args.http.public_url(listener.local_addr()?),
     )?);
-    let listener = bind(args.http.http_addr).await?;
     let server = serve_and_prepare(
         HttpServer {
             listener,

@@ -116,6 +116,7 @@ pub async fn start(
         &args.delivery,
         admin_token,
         args.broker.config(),
+        args.http.public_url(listener.local_addr()?),
     )?;
     announce(&listener.local_addr()?.to_string(), &token, &state_dir);
     let server = serve_and_prepare(
