@@ -10,3 +10,4 @@ mod isolation;
 mod policy;
 mod routes;
 mod secrets;
+mod stats;

@@ -339,6 +339,7 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
             "GET",
             "/v1/tenants/{tenantId}/webhooks/{webhookId}/attempts",
         ),
+        ("GET", "/v1/tenants/{tenantId}/webhooks/{webhookId}/stats"),
         ("PATCH", "/v1/tenants/{tenantId}/webhooks/{webhookId}"),
         ("POST", "/v1/tenants/{tenantId}/api-keys"),
         ("POST", "/v1/tenants/{tenantId}/portal-sessions"),

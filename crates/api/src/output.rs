@@ -192,3 +192,27 @@ impl From<herald_store::api_keys::ApiKey> for ApiKeyOut {
         }
     }
 }
+
+/// A webhook's delivery statistics.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsOut {
+    /// `24h` or `7d`.
+    pub window: &'static str,
+    pub bucket_seconds: i64,
+    /// Oldest first; the last one holds now.
+    pub buckets: Vec<BucketOut>,
+}
+
+/// One bucket of statistics.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketOut {
+    pub start: String,
+    pub delivered: i64,
+    pub will_retry: i64,
+    pub failed: i64,
+    /// Median attempt duration; `null` without attempts.
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+}

@@ -13,6 +13,7 @@
 //!   permanent ones (configuration, migration, wrong key).
 //! - [`keys`]: checking at start that `SECRETS_KEY` opens the stored secrets; rotating it.
 //! - [`secrets`]: encryption at rest of auth header values and signing secrets.
+//! - [`stats`]: a webhook's delivery statistics in fixed buckets, from the attempt log.
 //! - [`tls`]: TLS to PostgreSQL as `sslmode` and `sslrootcert` say (rustls).
 //! - [`text`]: text from outside made storable (PostgreSQL refuses NUL characters).
 
@@ -23,6 +24,7 @@ pub mod database;
 pub mod error;
 pub mod keys;
 pub mod secrets;
+pub mod stats;
 pub mod text;
 pub mod tls;
 pub mod webhooks;

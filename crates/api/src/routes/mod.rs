@@ -7,6 +7,7 @@ mod document;
 mod event_types;
 mod failed;
 mod pagination;
+mod stats;
 mod webhooks;
 
 use axum::Json;
@@ -55,6 +56,7 @@ pub fn router() -> axum::Router<ApiState> {
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(attempts::test))
         .routes(routes!(attempts::list))
+        .routes(routes!(stats::get))
         .routes(routes!(failed::list))
         .routes(routes!(failed::replay))
         .routes(routes!(access::create_session))
