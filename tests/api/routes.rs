@@ -333,6 +333,7 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
         ("DELETE", "/v1/tenants/{tenantId}/webhooks/{webhookId}"),
         ("GET", "/v1/event-types"),
         ("GET", "/v1/tenants/{tenantId}/api-keys"),
+        ("GET", "/v1/tenants/{tenantId}/failed"),
         ("GET", "/v1/tenants/{tenantId}/webhooks"),
         ("GET", "/v1/tenants/{tenantId}/webhooks/{webhookId}"),
         (
@@ -342,6 +343,7 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
         ("GET", "/v1/tenants/{tenantId}/webhooks/{webhookId}/stats"),
         ("PATCH", "/v1/tenants/{tenantId}/webhooks/{webhookId}"),
         ("POST", "/v1/tenants/{tenantId}/api-keys"),
+        ("POST", "/v1/tenants/{tenantId}/failed/replay"),
         ("POST", "/v1/tenants/{tenantId}/portal-sessions"),
         ("POST", "/v1/tenants/{tenantId}/webhooks"),
         (

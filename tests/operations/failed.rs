@@ -196,3 +196,134 @@ async fn a_replay_killed_half_way_loses_nothing() {
         .await;
     assert_eq!(app.broker.count(&app.topology.failed_queue()).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_lists_and_replays_exactly_its_own_failed_deliveries() {
+    // Arrange: acme's two failing webhooks and globex's one; two events each.
+    let app = TestApp::spawn(Options {
+        retry_delays: "200ms".into(),
+        ..Options::default()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for (tenant, path) in [("acme", "/a"), ("acme", "/b"), ("globex", "/g")] {
+        app.receiver.respond(path, Behaviour::Status(500));
+        let webhook = app
+            .api
+            .create_webhook(
+                tenant,
+                json!({"name": path, "url": app.receiver.url(path), "eventTypes": ["contact-created"]}),
+            )
+            .await;
+        ids.push(webhook["id"].as_str().unwrap().to_owned());
+    }
+    app.wait_for_registry().await;
+    let mut acme_events = Vec::new();
+    for n in 0..2 {
+        let acme = event("acme", "contact-created", json!({"n": n}));
+        acme_events.push(acme["eventId"].as_str().unwrap().to_owned());
+        app.publish(&acme).await;
+        app.publish(&event("globex", "contact-created", json!({"n": n})))
+            .await;
+    }
+    wait::until("six failed deliveries", Duration::from_secs(20), || async {
+        (app.broker.count(&app.topology.failed_queue()).await == 6).then_some(())
+    })
+    .await;
+    let session = {
+        let (_, minted) = app
+            .api
+            .call(
+                Method::POST,
+                "/v1/tenants/acme/portal-sessions",
+                Some(&json!({})),
+            )
+            .await;
+        herald_tests::app::ApiClient::new(
+            format!("http://{}", app.address),
+            minted["token"].as_str().unwrap(),
+        )
+    };
+
+    // Act
+    let listed = wait::until(
+        "acme's four failed deliveries listed",
+        Duration::from_secs(10),
+        || async {
+            let (_, page) = session
+                .call(Method::GET, "/v1/tenants/acme/failed", None)
+                .await;
+            (page["items"].as_array().map(Vec::len) == Some(4)).then_some(page)
+        },
+    )
+    .await;
+    let (_, of_a) = session
+        .call(
+            Method::GET,
+            &format!("/v1/tenants/acme/failed?webhookId={}&limit=1", ids[0]),
+            None,
+        )
+        .await;
+    app.receiver.respond("/a", Behaviour::Ok);
+    let (status, replayed) = session
+        .call(
+            Method::POST,
+            "/v1/tenants/acme/failed/replay",
+            Some(&json!({"webhookId": ids[0], "eventIds": [acme_events[0]]})),
+        )
+        .await;
+
+    // Assert
+    for item in listed["items"].as_array().unwrap() {
+        assert!(item["webhookId"] == ids[0].as_str() || item["webhookId"] == ids[1].as_str());
+        assert_eq!(item["attempts"], 2);
+        assert_eq!(item["lastStatus"], 500);
+        assert_eq!(item["lastError"], "HTTP 500");
+    }
+    assert_eq!(of_a["items"].as_array().unwrap().len(), 1);
+    assert!(of_a["nextCursor"].is_string(), "{of_a}");
+    assert_eq!(status, StatusCode::ACCEPTED, "{replayed}");
+    assert_eq!(
+        replayed["replayed"], 1,
+        "exactly one delivery: webhook a, first event"
+    );
+    let redelivered = app
+        .receiver
+        .wait_for("/a", 5, Duration::from_secs(15))
+        .await;
+    assert_eq!(
+        redelivered[4].json()["meta"]["eventId"],
+        acme_events[0].as_str()
+    );
+    // The sweep returns what it kept with a negative acknowledgement the broker applies
+    // shortly after the answer.
+    wait::until(
+        "five deliveries still parked",
+        Duration::from_secs(10),
+        || async { (app.broker.count(&app.topology.failed_queue()).await == 5).then_some(()) },
+    )
+    .await;
+    let still = wait::until(
+        "the replayed one to leave the list",
+        Duration::from_secs(10),
+        || async {
+            let (_, page) = session
+                .call(Method::GET, "/v1/tenants/acme/failed", None)
+                .await;
+            (page["items"].as_array().map(Vec::len) == Some(3)).then_some(page)
+        },
+    )
+    .await;
+    assert!(
+        still["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|item| !(item["webhookId"] == ids[0].as_str()
+                && item["eventId"] == acme_events[0].as_str()))
+    );
+    let (status, _) = session
+        .call(Method::GET, "/v1/tenants/globex/failed", None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -216,3 +216,32 @@ pub struct BucketOut {
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
 }
+
+/// One of a tenant's deliveries parked as failed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParkedOut {
+    pub event_id: String,
+    pub event_type: String,
+    pub webhook_id: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last response's status; `null` when none came.
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub failed_at: String,
+}
+
+impl From<herald_store::attempts::ParkedRecord> for ParkedOut {
+    fn from(parked: herald_store::attempts::ParkedRecord) -> Self {
+        Self {
+            event_id: parked.event_id,
+            event_type: parked.event_type,
+            webhook_id: parked.webhook_id,
+            attempts: parked.attempts,
+            last_status: parked.last_status,
+            last_error: parked.last_error,
+            failed_at: format_timestamp(parked.failed_at),
+        }
+    }
+}

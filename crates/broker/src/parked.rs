@@ -9,7 +9,7 @@
 
 use chrono::Utc;
 use herald_contract::topology::headers;
-use herald_contract::{EventType, TenantId, Topology, WebhookId};
+use herald_contract::{EventId, EventType, TenantId, Topology, WebhookId};
 use lapin::options::{BasicGetOptions, BasicNackOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection};
@@ -24,13 +24,19 @@ pub struct Filter {
     pub tenant: Option<TenantId>,
     pub webhook: Option<WebhookId>,
     pub event_type: Option<EventType>,
+    /// Only these events' deliveries.
+    pub event_ids: Option<Vec<EventId>>,
 }
 
 impl Filter {
     pub fn matches(&self, delivery: &DeliveryHeaders) -> bool {
-        self.tenant
+        self.event_ids
             .as_ref()
-            .is_none_or(|t| *t == delivery.tenant_id)
+            .is_none_or(|ids| ids.contains(&delivery.event_id))
+            && self
+                .tenant
+                .as_ref()
+                .is_none_or(|t| *t == delivery.tenant_id)
             && self
                 .webhook
                 .as_ref()
@@ -397,6 +403,20 @@ mod tests {
         assert!(
             !Filter {
                 event_type: Some(EventType::BasketSubmitted),
+                ..Filter::default()
+            }
+            .matches(&parked)
+        );
+        assert!(
+            Filter {
+                event_ids: Some(vec![parked.event_id.clone()]),
+                ..Filter::default()
+            }
+            .matches(&parked)
+        );
+        assert!(
+            !Filter {
+                event_ids: Some(vec!["another".parse().expect("an event id")]),
                 ..Filter::default()
             }
             .matches(&parked)

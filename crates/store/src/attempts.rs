@@ -220,6 +220,72 @@ impl AttemptLog {
     }
 }
 
+/// A delivery whose last attempt failed for good: parked in the failed queue (unless an
+/// operator purged it), as the attempt log knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParkedRecord {
+    /// The attempt's id: the listing's cursor.
+    pub id: i64,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub failed_at: DateTime<Utc>,
+}
+
+impl AttemptLog {
+    /// The tenant's deliveries parked as failed (of one webhook, when given), newest first,
+    /// older than `before`: failed attempts with no later attempt of the same delivery (a
+    /// replayed one has a later attempt). Index scans only, whatever the size of the queue.
+    pub async fn parked(
+        &self,
+        tenant: &TenantId,
+        webhook: Option<&WebhookId>,
+        limit: i64,
+        before: Option<i64>,
+    ) -> Result<Vec<ParkedRecord>, StoreError> {
+        let client = self.database.pool().get().await?;
+        let rows = client
+            .query(
+                "SELECT a.id, a.webhook_id, a.event_id, a.event_type, a.attempt, \
+                     a.response_status, a.error, a.attempted_at \
+                 FROM delivery_attempts a \
+                 WHERE a.tenant_id = $1 AND a.result = 'failed' AND NOT a.test \
+                   AND ($2::text IS NULL OR a.webhook_id = $2) \
+                   AND ($3::bigint IS NULL OR a.id < $3) \
+                   AND NOT EXISTS (SELECT 1 FROM delivery_attempts later \
+                       WHERE later.webhook_id = a.webhook_id AND later.event_id = a.event_id \
+                         AND later.id > a.id AND NOT later.test) \
+                 ORDER BY a.id DESC LIMIT $4",
+                &[
+                    &tenant.as_str(),
+                    &webhook.map(WebhookId::as_str),
+                    &before,
+                    &limit,
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ParkedRecord {
+                    id: row.try_get("id")?,
+                    webhook_id: row.try_get("webhook_id")?,
+                    event_id: row.try_get("event_id")?,
+                    event_type: row.try_get("event_type")?,
+                    attempts: u32::try_from(row.try_get::<_, i16>("attempt")?).unwrap_or(0),
+                    last_status: row
+                        .try_get::<_, Option<i16>>("response_status")?
+                        .and_then(|status| u16::try_from(status).ok()),
+                    last_error: row.try_get("error")?,
+                    failed_at: row.try_get("attempted_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
 impl AttemptLog {
     /// Deletes up to `batch` attempts made before `before`; returns how many went.
     pub async fn prune(&self, before: DateTime<Utc>, batch: i64) -> Result<u64, StoreError> {

@@ -1,17 +1,22 @@
-//! The failed queue, for operators.
+//! The failed queue: all of it for operators, a tenant's own share for tenants.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use bytes::Bytes;
 use herald_broker::connect;
 use herald_broker::parked::{Filter, ParkedError, ParkedQueues};
+use herald_contract::{EventId, WebhookId};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::PageQuery;
+use super::pagination::{PageParams, TenantPath};
 use crate::ApiState;
 use crate::error::{ApiError, ErrorBody};
 use crate::input::Fields;
-use crate::output::{FailedDeliveryOut, Page, ReplayOut};
+use crate::output::{FailedDeliveryOut, Page, ParkedOut, ReplayOut};
 
 /// The most failed deliveries one call lists.
 const MAX_LIST: usize = 1000;
@@ -65,6 +70,7 @@ fn parse_filter(
     event_type: Option<&str>,
 ) -> Result<Filter, ApiError> {
     Ok(Filter {
+        event_ids: None,
         tenant: tenant
             .map(|t| {
                 t.parse()
@@ -171,4 +177,139 @@ pub(super) async fn replay(
     Ok(Json(ReplayOut {
         replayed: moved.matched,
     }))
+}
+
+/// `?webhookId=` of a tenant's failed deliveries.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TenantFailedQuery {
+    /// Only this webhook's.
+    webhook_id: Option<String>,
+}
+
+/// The tenant's deliveries parked as failed, newest first — read from the attempt log, so it
+/// is fast whatever the size of the failed queue.
+#[utoipa::path(get, path = "/v1/tenants/{tenantId}/failed", tag = "failed",
+    params(("tenantId" = String, Path, description = "The tenant (1-128 of A-Z a-z 0-9 . _ - : @)"), TenantFailedQuery, PageParams),
+    responses((status = 200, body = Page<ParkedOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub(super) async fn tenant_list(
+    State(state): State<ApiState>,
+    TenantPath(tenant): TenantPath,
+    page: PageQuery,
+    query: Result<Query<TenantFailedQuery>, QueryRejection>,
+) -> Result<Json<Page<ParkedOut>>, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::malformed(format!("invalid query string: {e}")))?;
+    let webhook = query
+        .webhook_id
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            id.parse::<WebhookId>()
+                .map_err(|_| ApiError::invalid("webhookId", "`webhookId` is not a webhook id"))
+        })
+        .transpose()?;
+    let before = page
+        .cursor
+        .as_deref()
+        .map(|cursor| {
+            cursor.parse::<i64>().map_err(|_| {
+                ApiError::invalid("cursor", "`cursor` is not a cursor this API returned")
+            })
+        })
+        .transpose()?;
+    let mut parked = state
+        .attempts
+        .parked(&tenant, webhook.as_ref(), page.limit + 1, before)
+        .await?;
+    let more = parked.len() as i64 > page.limit;
+    parked.truncate(usize::try_from(page.limit).unwrap_or(0));
+    let next_cursor = more
+        .then(|| parked.last().map(|p| p.id.to_string()))
+        .flatten();
+    Ok(Json(Page {
+        items: parked.into_iter().map(ParkedOut::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// The body of `POST /v1/tenants/{tenantId}/failed/replay`.
+#[derive(utoipa::ToSchema)]
+#[schema(as = TenantReplayIn, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct TenantReplaySchema {
+    /// Only this webhook's failed deliveries.
+    webhook_id: Option<String>,
+    /// Only these events' (at most 1000).
+    event_ids: Option<Vec<String>>,
+}
+
+/// The most event ids one replay names.
+const MAX_REPLAY_IDS: usize = 1000;
+
+/// Moves the tenant's failed deliveries (of one webhook, or of the given events) back for a
+/// fresh ladder; every other delivery stays in the failed queue, in order.
+#[utoipa::path(post, path = "/v1/tenants/{tenantId}/failed/replay", tag = "failed",
+    params(("tenantId" = String, Path, description = "The tenant (1-128 of A-Z a-z 0-9 . _ - : @)")),
+    request_body(content = Option<TenantReplaySchema>),
+    responses((status = 202, body = ReplayOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 503, description = "The broker is unreachable", body = ErrorBody)))]
+pub(super) async fn tenant_replay(
+    State(state): State<ApiState>,
+    TenantPath(tenant): TenantPath,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
+    let mut fields = Fields::parse(&body, &["webhookId", "eventIds"])?;
+    let webhook = match fields.take("webhookId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(
+            id.parse::<WebhookId>()
+                .map_err(|_| ApiError::invalid("webhookId", "`webhookId` is not a webhook id"))?,
+        ),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "webhookId",
+                "`webhookId` must be a string",
+            ));
+        }
+    };
+    let event_ids = match fields.take("eventIds") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(ids)) if ids.len() <= MAX_REPLAY_IDS => Some(
+            ids.into_iter()
+                .map(|id| {
+                    id.as_str()
+                        .and_then(|id| id.parse::<EventId>().ok())
+                        .ok_or_else(|| {
+                            ApiError::invalid("eventIds", "`eventIds` must hold event ids")
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "eventIds",
+                format!("`eventIds` must be a list of at most {MAX_REPLAY_IDS} event ids"),
+            ));
+        }
+    };
+    let filter = Filter {
+        tenant: Some(tenant.clone()),
+        webhook,
+        event_type: None,
+        event_ids,
+    };
+    let (connection, queues) = open(&state).await?;
+    let moved = queues
+        .replay_failed(&filter, None, false, |_| {})
+        .await
+        .map_err(broker_error)?;
+    let _ = connection.close(200, "done".into()).await;
+    tracing::info!(tenant_id = %tenant, replayed = moved.matched, "tenant's failed deliveries replayed");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ReplayOut {
+            replayed: moved.matched,
+        }),
+    ))
 }

@@ -59,6 +59,8 @@ pub fn router() -> axum::Router<ApiState> {
         .routes(routes!(stats::get))
         .routes(routes!(failed::list))
         .routes(routes!(failed::replay))
+        .routes(routes!(failed::tenant_list))
+        .routes(routes!(failed::tenant_replay))
         .routes(routes!(access::create_session))
         .routes(routes!(access::create_key, access::list_keys))
         .routes(routes!(access::delete_key))

@@ -31,6 +31,7 @@ impl FilterArgs {
             tenant: self.tenant.clone(),
             webhook: self.webhook.clone(),
             event_type: self.event_type,
+            event_ids: None,
         }
     }
 }
