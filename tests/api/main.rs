@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod console;
 mod credentials;
 mod errors;
 mod hostile;

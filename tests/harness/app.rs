@@ -49,6 +49,8 @@ pub struct Options {
     pub allow_http: bool,
     /// `HTTP_HEADER_TIMEOUT` of the API.
     pub http_header_timeout: String,
+    /// `CONSOLE_FRAME_ANCESTORS`.
+    pub console_frame_ancestors: String,
 }
 
 impl Default for Options {
@@ -60,6 +62,7 @@ impl Default for Options {
             allow_private_targets: true,
             allow_http: true,
             http_header_timeout: "10s".into(),
+            console_frame_ancestors: String::new(),
         }
     }
 }
@@ -113,6 +116,8 @@ impl TestApp {
             "5s",
             "--http-header-timeout",
             &options.http_header_timeout,
+            "--console-frame-ancestors",
+            &options.console_frame_ancestors,
             "--state-dir",
             &state_dir.to_string_lossy(),
         ])

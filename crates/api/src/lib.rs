@@ -7,12 +7,14 @@
 //! - [`error`]: the `{"error":{"code","message","field"}}` body and its status codes. No
 //!   input can produce a 500: only an unreachable database gives a 503.
 //! - [`auth`]: the bearer `ADMIN_TOKEN`, compared in constant time.
+//! - [`console`]: the tenant's Webhooks page at `/console/`, static files compiled in.
 //! - [`credentials`]: who is calling (admin, portal session, tenant API key) and what each
 //!   may do, decided in one place for every route.
 //! - [`envelope`]: the same error body for what the handlers do not answer themselves
 //!   (unknown routes, wrong methods, oversize bodies, wrong content types, bad query strings).
 
 pub mod auth;
+pub mod console;
 pub mod credentials;
 pub mod envelope;
 pub mod error;
@@ -48,6 +50,8 @@ pub struct ApiState {
     pub api_keys: ApiKeyStore,
     /// The base of console URLs (`PUBLIC_URL`).
     pub public_url: String,
+    /// Who may embed the console in a frame.
+    pub frame_ancestors: console::FrameAncestors,
     /// The broker, for the failed-queue routes.
     pub broker: BrokerConfig,
 }
@@ -58,6 +62,7 @@ pub struct ApiState {
 /// secrets, which no cache on the way may keep.
 pub fn router(state: ApiState) -> Router {
     let authenticator = state.auth.clone();
+    let console = console::router(&state.frame_ancestors);
     routes::router()
         .route_layer(axum::middleware::from_fn(credentials::authorize))
         .layer(axum::middleware::from_fn(envelope::require_json_body))
@@ -71,6 +76,7 @@ pub fn router(state: ApiState) -> Router {
         .layer(axum::middleware::map_response(envelope::every_error))
         .layer(axum::middleware::map_response(no_store))
         .with_state(state)
+        .merge(console)
 }
 
 async fn no_store(mut response: axum::response::Response) -> axum::response::Response {

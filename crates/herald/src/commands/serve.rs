@@ -52,6 +52,10 @@ pub struct HttpArgs {
     /// A file holding `ADMIN_TOKEN` (instead of the variable).
     #[arg(long, env = "ADMIN_TOKEN_FILE")]
     pub admin_token_file: Option<PathBuf>,
+    /// Origins that may embed the console in a frame (space- or comma-separated, e.g.
+    /// `https://app.example.com`); none by default.
+    #[arg(long, env = "CONSOLE_FRAME_ANCESTORS", default_value = "")]
+    pub console_frame_ancestors: herald_api::console::FrameAncestors,
     /// The base URL the API and console are reached at from browsers (default
     /// `http://<HTTP_ADDR>`): portal session URLs start with it.
     #[arg(long, env = "PUBLIC_URL")]
@@ -86,6 +90,7 @@ pub fn api_state(
     token: AdminToken,
     broker: BrokerConfig,
     public_url: String,
+    frame_ancestors: &herald_api::console::FrameAncestors,
 ) -> anyhow::Result<ApiState> {
     let api_keys = ApiKeyStore::new(database.clone());
     Ok(ApiState {
@@ -97,6 +102,7 @@ pub fn api_state(
         }),
         api_keys,
         public_url,
+        frame_ancestors: frame_ancestors.clone(),
         webhooks: WebhookStore::new(database.clone(), key),
         attempts: AttemptLog::new(database.clone()),
         client: DeliveryClient::new(delivery.settings())?,
@@ -140,6 +146,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         token,
         args.broker.config(),
         args.http.public_url(listener.local_addr()?),
+        &args.http.console_frame_ancestors,
     )?);
     let server = serve_and_prepare(
         HttpServer {

@@ -117,6 +117,7 @@ pub async fn start(
         admin_token,
         args.broker.config(),
         args.http.public_url(listener.local_addr()?),
+        &args.http.console_frame_ancestors,
     )?;
     announce(&listener.local_addr()?.to_string(), &token, &state_dir);
     let server = serve_and_prepare(
