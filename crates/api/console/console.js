@@ -25,7 +25,7 @@ function h(tag, attrs, ...children) {
 
 function show(...nodes) {
   const view = document.getElementById("view");
-  view.replaceChildren(...nodes);
+  view.replaceChildren(...nodes.filter(Boolean));
 }
 
 function toast(message) {
@@ -460,13 +460,17 @@ document.getElementById("signin-form").addEventListener("submit", (event) => {
   document.getElementById("signin-token").value = "";
 });
 
-(function boot() {
+function boot() {
   const match = location.hash.match(/session=([^&]+)/);
   if (match) {
     // The token leaves the address bar (and the history) at once.
     history.replaceState(null, "", location.pathname + location.search);
     signIn(decodeURIComponent(match[1]));
-  } else {
+  } else if (!state.token) {
     document.getElementById("signin").hidden = false;
   }
-})();
+}
+
+// A new session link opened in the same tab changes only the fragment.
+window.addEventListener("hashchange", boot);
+boot();
