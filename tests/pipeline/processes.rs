@@ -126,6 +126,28 @@ async fn herald_up_on_a_fresh_database_and_vhost_delivers_an_event_sent_with_her
     assert!(published.success());
     let received = receiver.wait_for("/crm", 1, Duration::from_secs(10)).await;
     assert_eq!(received[0].json()["data"]["name"], "Ada");
+    // The quick start's last step: a console link, with the token `up` kept.
+    let portal = tokio::process::Command::new(binary("herald"))
+        .args(["portal-url", "--tenant", "acme", "--scope", "read"])
+        .env("HERALD_STATE_DIR", &state_dir)
+        .env("HERALD_API_URL", format!("http://127.0.0.1:{port}"))
+        .env_remove("ADMIN_TOKEN")
+        .output()
+        .await
+        .expect("herald portal-url runs");
+    assert!(
+        portal.status.success(),
+        "{}",
+        String::from_utf8_lossy(&portal.stderr)
+    );
+    let link = String::from_utf8(portal.stdout).unwrap();
+    let (page, session) = link.trim().split_once("#session=").expect("a session link");
+    assert_eq!(page, format!("http://127.0.0.1:{port}/console/"));
+    let (status, webhooks) = ApiClient::new(format!("http://127.0.0.1:{port}"), session)
+        .call(reqwest::Method::GET, "/v1/tenants/acme/webhooks", None)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{webhooks}");
+    assert_eq!(webhooks["items"][0]["name"], "crm");
     up.terminate();
     let status = up.wait_exit(Duration::from_secs(20)).await;
     assert!(status.success(), "herald up exited with {status}");

@@ -7,10 +7,11 @@
 //! - `herald publish`: publishes a domain event, for trying Herald out.
 //! - `herald failed list|replay|purge`, `herald rejected list|purge`: the parked queues.
 //! - `herald secrets rotate-key`: seal every stored secret again with a new `SECRETS_KEY`.
+//! - `herald portal-url --tenant T`: a console link for one tenant.
 
 pub mod commands;
 
-use commands::{migrate, parked, publish, secrets, serve, topology, up};
+use commands::{migrate, parked, portal, publish, secrets, serve, topology, up};
 
 /// Herald: webhook delivery for the platform's domain events.
 #[derive(Debug, clap::Parser)]
@@ -38,6 +39,8 @@ enum Command {
     Topology(topology::TopologyArgs),
     /// Rotate SECRETS_KEY: seal every stored secret again with the current key.
     Secrets(secrets::SecretsCommand),
+    /// Print a console link for one tenant (a portal session minted through the API).
+    PortalUrl(portal::PortalArgs),
 }
 
 impl Cli {
@@ -51,6 +54,7 @@ impl Cli {
             Command::Rejected(args) => parked::rejected(args).await,
             Command::Topology(args) => topology::run(args).await,
             Command::Secrets(args) => secrets::run(args).await,
+            Command::PortalUrl(args) => portal::run(args).await,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod migrate;
 pub mod parked;
+pub mod portal;
 pub mod publish;
 pub mod secrets;
 pub mod serve;
