@@ -279,3 +279,18 @@ impl ApiClient {
         .await;
     }
 }
+
+/// Every operation of an OpenAPI document, as `(METHOD, path template)`.
+pub fn documented_operations(document: &Value) -> Vec<(String, String)> {
+    document["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .map(move |(method, _)| (method.to_uppercase(), path.clone()))
+        })
+        .collect()
+}

@@ -27,15 +27,7 @@ pub(super) async fn list(
     WebhookPath(tenant, id): WebhookPath,
     page: PageQuery,
 ) -> Result<Json<Page<AttemptOut>>, ApiError> {
-    let before = page
-        .cursor
-        .as_deref()
-        .map(|cursor| {
-            cursor.parse::<i64>().map_err(|_| {
-                ApiError::invalid("cursor", "`cursor` is not a cursor this API returned")
-            })
-        })
-        .transpose()?;
+    let before = page.row_cursor()?;
     state
         .webhooks
         .get(&tenant, &id)

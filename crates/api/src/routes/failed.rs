@@ -209,15 +209,7 @@ pub(super) async fn tenant_list(
                 .map_err(|_| ApiError::invalid("webhookId", "`webhookId` is not a webhook id"))
         })
         .transpose()?;
-    let before = page
-        .cursor
-        .as_deref()
-        .map(|cursor| {
-            cursor.parse::<i64>().map_err(|_| {
-                ApiError::invalid("cursor", "`cursor` is not a cursor this API returned")
-            })
-        })
-        .transpose()?;
+    let before = page.row_cursor()?;
     let mut parked = state
         .attempts
         .parked(&tenant, webhook.as_ref(), page.limit + 1, before)

@@ -34,6 +34,20 @@ struct RawPage {
     cursor: Option<String>,
 }
 
+impl PageQuery {
+    /// The cursor of a list paged by row id (the attempt log and what it derives).
+    pub(crate) fn row_cursor(&self) -> Result<Option<i64>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|cursor| {
+                cursor.parse::<i64>().map_err(|_| {
+                    ApiError::invalid("cursor", "`cursor` is not a cursor this API returned")
+                })
+            })
+            .transpose()
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
     type Rejection = ApiError;
 
