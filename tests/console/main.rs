@@ -271,3 +271,94 @@ async fn a_tenant_creates_tests_and_watches_a_webhook_in_the_console() {
     }
     browser.screenshots("7-read-only-detail").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delivery_is_replayed_from_the_page_and_only_allowed_origins_may_frame_it() {
+    // Arrange: two pages on other origins, one of them allowed to frame the console.
+    let allowed = herald_tests::receiver::Receiver::start().await;
+    let other = herald_tests::receiver::Receiver::start().await;
+    let app = TestApp::spawn(Options {
+        retry_delays: "200ms".into(),
+        console_frame_ancestors: format!("http://{}", allowed.addr),
+        ..Options::default()
+    })
+    .await;
+    app.receiver
+        .respond("/broken", herald_tests::receiver::Behaviour::Status(500));
+    let webhook = app
+        .api
+        .create_webhook(
+            "acme",
+            json!({"name": "broken", "url": app.receiver.url("/broken"), "eventTypes": ["contact-created"]}),
+        )
+        .await;
+    app.wait_for_registry().await;
+    let sent = event("acme", "contact-created", json!({"n": 1}));
+    app.publish(&sent).await;
+    let failed_path = format!(
+        "/v1/tenants/acme/failed?webhookId={}",
+        webhook["id"].as_str().unwrap()
+    );
+    herald_tests::wait::until(
+        "the delivery to be parked",
+        Duration::from_secs(20),
+        || async {
+            let (_, page) = app.api.call(Method::GET, &failed_path, None).await;
+            (page["items"].as_array().map(Vec::len) == Some(1)).then_some(())
+        },
+    )
+    .await;
+    let browser = Browser::start().await;
+
+    // 5. The failed delivery shows under the webhook; Replay after the fix delivers it.
+    browser
+        .client
+        .goto(&portal_url(&app, "acme", "manage").await)
+        .await
+        .unwrap();
+    browser.click("tr[data-webhook] a").await;
+    let row = browser
+        .find(&format!(
+            "#failed tr[data-event='{}']",
+            sent["eventId"].as_str().unwrap()
+        ))
+        .await;
+    assert!(row.text().await.unwrap().contains("HTTP 500"));
+    browser.screenshots("5-failed-delivery").await;
+    app.receiver
+        .respond("/broken", herald_tests::receiver::Behaviour::Ok);
+    browser.click("#failed .replay").await;
+    let replayed = app
+        .receiver
+        .wait_for("/broken", 3, Duration::from_secs(15))
+        .await;
+    assert_eq!(
+        replayed[2].json()["meta"]["eventId"],
+        sent["eventId"].as_str().unwrap()
+    );
+
+    // 8. Framed by the allowed origin the console works; by another, the browser refuses it.
+    let session = portal_url(&app, "acme", "read").await;
+    for (framer, works) in [(&allowed, true), (&other, false)] {
+        framer.respond(
+            "/app",
+            herald_tests::receiver::Behaviour::Page(format!(
+                "<!doctype html><title>App</title><iframe src=\"{session}\" width=\"1200\" height=\"800\"></iframe>"
+            )),
+        );
+        browser.client.goto(&framer.url("/app")).await.unwrap();
+        browser.find("iframe").await;
+        browser.client.enter_frame(0).await.unwrap();
+        let shown = herald_tests::wait::try_until(Duration::from_secs(5), || async {
+            let row = browser
+                .client
+                .find(Locator::Css("tr[data-webhook]"))
+                .await
+                .ok()?;
+            row.text().await.ok()
+        })
+        .await;
+        assert_eq!(shown.is_some(), works, "framed by {}", framer.addr);
+        browser.client.enter_parent_frame().await.unwrap();
+    }
+}

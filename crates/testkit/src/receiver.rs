@@ -41,6 +41,8 @@ pub enum Behaviour {
     /// This status with these bytes as a `content-encoding: gzip` body: a binary answer
     /// (NUL bytes, invalid UTF-8) that Herald must store safely.
     Binary(u16, Vec<u8>),
+    /// 200 with this HTML page (a browser test's page on another origin).
+    Page(String),
 }
 
 /// A request the receiver got.
@@ -351,6 +353,14 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
             &[(header::LOCATION, "/elsewhere")],
             "moved",
         ),
+        Behaviour::Page(html) => {
+            let mut response = Response::new(Full::new(Bytes::from(html)));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                "text/html; charset=utf-8".parse().expect("a header"),
+            );
+            response
+        }
         Behaviour::Binary(status, bytes) => {
             let mut response = Response::new(Full::new(Bytes::from(bytes)));
             *response.status_mut() =
