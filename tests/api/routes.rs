@@ -344,7 +344,13 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
         ),
         ("POST", "/v1/tenants/{tenantId}/webhooks/{webhookId}/test"),
     ];
-    let operations_elsewhere = [("GET", "/v1/failed"), ("POST", "/v1/failed/replay")];
+    let operations_elsewhere = [
+        ("GET", "/v1/failed"),
+        ("POST", "/v1/failed/replay"),
+        ("POST", "/v1/failed/purge"),
+        ("GET", "/v1/rejected"),
+        ("POST", "/v1/rejected/purge"),
+    ];
     documented.retain(|(m, p)| {
         !operations_elsewhere
             .iter()

@@ -337,6 +337,27 @@ async fn a_failed_delivery_is_replayed_from_the_page_and_only_allowed_origins_ma
         sent["eventId"].as_str().unwrap()
     );
 
+    // With the admin token: the tenant's webhooks, and the failed and rejected queues.
+    browser
+        .client
+        .goto(&format!("http://{}/console/", app.address))
+        .await
+        .unwrap();
+    browser
+        .type_into("#signin-token", herald_tests::app::ADMIN_TOKEN)
+        .await;
+    browser.type_into("#signin-tenant", "acme").await;
+    browser.click("#signin-form button[type='submit']").await;
+    browser.find("tr[data-webhook]").await;
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//h2[contains(., 'Rejected events')]"))
+        .await
+        .unwrap();
+    browser.screenshots("9-operator").await;
+
     // 8. Framed by the allowed origin the console works; by another, the browser refuses it.
     let session = portal_url(&app, "acme", "read").await;
     for (framer, works) in [(&allowed, true), (&other, false)] {

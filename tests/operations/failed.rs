@@ -327,3 +327,85 @@ async fn a_tenant_lists_and_replays_exactly_its_own_failed_deliveries() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_peek_at_and_purge_the_parked_queues_counting_first() {
+    // Arrange: one failed delivery and one rejected event.
+    let app = TestApp::spawn(Options {
+        retry_delays: "200ms".into(),
+        ..Options::default()
+    })
+    .await;
+    app.receiver.respond("/down", Behaviour::Status(500));
+    app.api
+        .create_webhook(
+            "acme",
+            json!({"name": "down", "url": app.receiver.url("/down"), "eventTypes": ["contact-created"]}),
+        )
+        .await;
+    app.wait_for_registry().await;
+    app.publish(&event("acme", "contact-created", json!({})))
+        .await;
+    app.publish(&json!({"eventType": "contact-created"})).await;
+    wait::until(
+        "one failed and one rejected",
+        Duration::from_secs(20),
+        || async {
+            let failed = app.broker.count(&app.topology.failed_queue()).await;
+            let rejected = app.broker.count(&app.topology.rejected_queue()).await;
+            (failed == 1 && rejected == 1).then_some(())
+        },
+    )
+    .await;
+
+    // Act
+    let (_, listed) = app.api.call(Method::GET, "/v1/rejected", None).await;
+    let (_, counted) = app
+        .api
+        .call(
+            Method::POST,
+            "/v1/rejected/purge",
+            Some(&json!({"dryRun": true})),
+        )
+        .await;
+    let (_, counted_failed) = app
+        .api
+        .call(
+            Method::POST,
+            "/v1/failed/purge",
+            Some(&json!({"tenantId": "acme", "dryRun": true})),
+        )
+        .await;
+    let (status, purged) = app
+        .api
+        .call(Method::POST, "/v1/rejected/purge", Some(&json!({})))
+        .await;
+    let (_, purged_failed) = app
+        .api
+        .call(
+            Method::POST,
+            "/v1/failed/purge",
+            Some(&json!({"tenantId": "acme"})),
+        )
+        .await;
+
+    // Assert
+    assert!(
+        listed["items"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("eventId"),
+        "{listed}"
+    );
+    assert_eq!(counted, json!({"purged": 1, "dryRun": true}));
+    assert_eq!(counted_failed, json!({"purged": 1, "dryRun": true}));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(purged, json!({"purged": 1, "dryRun": false}));
+    assert_eq!(purged_failed, json!({"purged": 1, "dryRun": false}));
+    wait::until("both queues empty", Duration::from_secs(10), || async {
+        let failed = app.broker.count(&app.topology.failed_queue()).await;
+        let rejected = app.broker.count(&app.topology.rejected_queue()).await;
+        (failed == 0 && rejected == 0).then_some(())
+    })
+    .await;
+}

@@ -424,32 +424,63 @@ async function failedCard(id) {
 
 // --- operators -------------------------------------------------------------------------------
 
+/// A button that counts what an operation on a queue would touch, asks, then does it.
+function countedAction(label, path, body, verb, done) {
+  return h("button", { class: label === "Purge" ? "danger" : "", onclick: async () => {
+    try {
+      const counted = await api("POST", path, { ...body, dryRun: true });
+      const count = counted.purged ?? counted.replayed;
+      if (!count) { toast("Nothing to do."); return; }
+      if (!confirm(`${verb} ${count} message${count === 1 ? "" : "s"}? This cannot be undone.`)) return;
+      const result = await api("POST", path, body);
+      toast(`${result.purged ?? result.replayed} done.`);
+      done();
+    } catch (error) { toast(error.message); }
+  } }, label);
+}
+
 function operatorQueues() {
-  const list = h("div", {});
+  const failed = h("div", {});
+  const rejected = h("div", {});
+  const filter = state.tenant ? { tenantId: state.tenant } : {};
   const load = async () => {
     try {
       const page = await api("GET", `/v1/failed?limit=100${state.tenant ? `&tenantId=${encodeURIComponent(state.tenant)}` : ""}`);
-      list.replaceChildren(page.items.length
-        ? h("table", { class: "responsive" },
+      failed.replaceChildren(page.items.length
+        ? h("table", { class: "responsive", id: "failed-queue" },
             h("thead", {}, h("tr", {}, ["Tenant", "Webhook", "Event", "Last error"].map((t) => h("th", {}, t)))),
             h("tbody", {}, page.items.map((f) => h("tr", {}, h("td", {}, f.tenantId), h("td", { class: "mono" }, f.webhookId),
               h("td", {}, f.eventType), h("td", {}, f.lastError || "")))))
         : h("p", { class: "empty" }, "The failed queue is empty."));
-      replay.disabled = !page.items.length;
-      replay.dataset.count = page.items.length;
-    } catch (error) { list.replaceChildren(h("p", { class: "error" }, error.message)); }
-  };
-  const replay = h("button", { onclick: async () => {
-    const scope = state.tenant ? `of ${state.tenant}` : "of every tenant";
-    if (!confirm(`Replay the ${replay.dataset.count} failed deliveries ${scope} listed?`)) return;
+    } catch (error) { failed.replaceChildren(h("p", { class: "error" }, error.message)); }
     try {
-      const done = await api("POST", "/v1/failed/replay", state.tenant ? { tenantId: state.tenant } : {});
-      toast(`${done.replayed} deliveries replayed.`);
-      load();
-    } catch (error) { toast(error.message); }
-  } }, "Replay all");
+      const page = await api("GET", "/v1/rejected?limit=100");
+      rejected.replaceChildren(page.items.length
+        ? h("table", { class: "responsive", id: "rejected-queue" },
+            h("thead", {}, h("tr", {}, ["Reason", "Message"].map((t) => h("th", {}, t)))),
+            h("tbody", {}, page.items.map((m) => h("tr", {}, h("td", {}, m.reason || ""),
+              h("td", {}, h("details", {}, h("summary", {}, m.messageId || "body"), h("pre", {}, m.body)))))))
+        : h("p", { class: "empty" }, "Nothing was rejected."));
+    } catch (error) { rejected.replaceChildren(h("p", { class: "error" }, error.message)); }
+  };
   load();
-  return h("section", { class: "card" }, h("div", { class: "row spread" }, h("h2", {}, "Failed queue"), replay), list);
+  const scope = state.tenant ? ` of ${state.tenant}` : "";
+  return h("div", {},
+    h("section", { class: "card" },
+      h("div", { class: "row spread" }, h("h2", {}, `Failed queue${scope}`),
+        h("div", { class: "row" },
+          h("button", { onclick: async () => {
+            if (!confirm(`Replay the failed deliveries${scope}? Each gets a fresh set of retries.`)) return;
+            try { const done = await api("POST", "/v1/failed/replay", filter); toast(`${done.replayed} replayed.`); load(); }
+            catch (error) { toast(error.message); }
+          } }, "Replay"),
+          countedAction("Purge", "/v1/failed/purge", filter, "Delete", load))),
+      failed),
+    h("section", { class: "card" },
+      h("div", { class: "row spread" }, h("h2", {}, "Rejected events"),
+        countedAction("Purge", "/v1/rejected/purge", {}, "Delete", load)),
+      h("p", { class: "muted" }, "Events and messages Herald could not accept, with the reason."),
+      rejected));
 }
 
 // --- start -----------------------------------------------------------------------------------

@@ -245,3 +245,34 @@ impl From<herald_store::attempts::ParkedRecord> for ParkedOut {
         }
     }
 }
+
+/// The outcome of a purge.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PurgeOut {
+    /// Messages deleted (with `dryRun`, that would be).
+    pub purged: u64,
+    pub dry_run: bool,
+}
+
+/// A message in the rejected queue.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedOut {
+    /// Why Herald rejected it.
+    pub reason: Option<String>,
+    pub message_id: Option<String>,
+    /// The body as text (bytes that are not UTF-8 shown as U+FFFD), at most 4 KiB.
+    pub body: String,
+}
+
+impl From<herald_broker::parked::RejectedMessage> for RejectedOut {
+    fn from(message: herald_broker::parked::RejectedMessage) -> Self {
+        let shown = &message.body[..message.body.len().min(4096)];
+        Self {
+            reason: message.reason,
+            message_id: message.message_id,
+            body: String::from_utf8_lossy(shown).into_owned(),
+        }
+    }
+}

@@ -16,7 +16,7 @@ use super::pagination::{PageParams, TenantPath};
 use crate::ApiState;
 use crate::error::{ApiError, ErrorBody};
 use crate::input::Fields;
-use crate::output::{FailedDeliveryOut, Page, ParkedOut, ReplayOut};
+use crate::output::{FailedDeliveryOut, Page, ParkedOut, PurgeOut, RejectedOut, ReplayOut};
 
 /// The most failed deliveries one call lists.
 const MAX_LIST: usize = 1000;
@@ -93,17 +93,163 @@ fn parse_filter(
     })
 }
 
-/// Peeks at the failed queue, oldest first, without removing anything.
-#[utoipa::path(get, path = "/v1/failed", tag = "failed",
-    params(FailedQuery),
-    responses((status = 200, body = Page<FailedDeliveryOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+/// The filter, `limit` and (where allowed) `dryRun` of a body acting on the failed queue.
+fn selection(body: &[u8], dry_run_allowed: bool) -> Result<(Filter, Option<u64>, bool), ApiError> {
+    let allowed: &[&str] = if dry_run_allowed {
+        &["tenantId", "webhookId", "eventType", "limit", "dryRun"]
+    } else {
+        &["tenantId", "webhookId", "eventType", "limit"]
+    };
+    let mut fields = Fields::parse(body, allowed)?;
+    let text = |fields: &mut Fields, name: &str| -> Result<Option<String>, ApiError> {
+        match fields.take(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text)),
+            Some(_) => Err(ApiError::invalid(
+                name,
+                format!("`{name}` must be a string"),
+            )),
+        }
+    };
+    let tenant = text(&mut fields, "tenantId")?;
+    let webhook = text(&mut fields, "webhookId")?;
+    let event_type = text(&mut fields, "eventType")?;
+    let limit = limit_of(&mut fields)?;
+    let dry_run = dry_run_of(&mut fields)?;
+    let filter = parse_filter(tenant.as_deref(), webhook.as_deref(), event_type.as_deref())?;
+    Ok((filter, limit, dry_run))
+}
+
+fn limit_of(fields: &mut Fields) -> Result<Option<u64>, ApiError> {
+    match fields.take("limit") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => Ok(Some(
+            value.as_u64().filter(|limit| *limit >= 1).ok_or_else(|| {
+                ApiError::invalid("limit", "`limit` must be a positive whole number")
+            })?,
+        )),
+    }
+}
+
+fn dry_run_of(fields: &mut Fields) -> Result<bool, ApiError> {
+    match fields.take("dryRun") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(dry_run)) => Ok(dry_run),
+        Some(_) => Err(ApiError::invalid(
+            "dryRun",
+            "`dryRun` must be true or false",
+        )),
+    }
+}
+
+/// The body of `POST /v1/failed/purge`.
+#[derive(utoipa::ToSchema)]
+#[schema(as = PurgeFailedIn, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct PurgeFailedSchema {
+    tenant_id: Option<String>,
+    webhook_id: Option<String>,
+    event_type: Option<String>,
+    /// At most this many.
+    limit: Option<u64>,
+    /// Only count what would be deleted.
+    dry_run: Option<bool>,
+}
+
+/// Deletes matching failed deliveries for good (with `dryRun`, only counts them); the others
+/// stay in place, in order.
+#[utoipa::path(post, path = "/v1/failed/purge", tag = "failed",
+    request_body(content = Option<PurgeFailedSchema>),
+    responses((status = 200, body = PurgeOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 503, description = "The broker is unreachable", body = ErrorBody)))]
-pub(super) async fn list(
+pub(super) async fn purge(
     State(state): State<ApiState>,
-    Query(query): Query<FailedQuery>,
-) -> Result<Json<Page<FailedDeliveryOut>>, ApiError> {
-    let limit = match query.limit.as_deref() {
-        None => 100,
+    body: Bytes,
+) -> Result<Json<PurgeOut>, ApiError> {
+    let (filter, limit, dry_run) = selection(&body, true)?;
+    let (connection, queues) = open(&state).await?;
+    let purged = queues
+        .purge_failed(&filter, limit, dry_run)
+        .await
+        .map_err(broker_error)?;
+    let _ = connection.close(200, "done".into()).await;
+    if !dry_run {
+        tracing::warn!(purged = purged.matched, "failed deliveries purged");
+    }
+    Ok(Json(PurgeOut {
+        purged: purged.matched,
+        dry_run,
+    }))
+}
+
+/// `?limit=` of the rejected queue.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RejectedQuery {
+    /// At most this many (1–1000, default 100).
+    limit: Option<String>,
+}
+
+/// Peeks at the rejected queue, oldest first, without removing anything.
+#[utoipa::path(get, path = "/v1/rejected", tag = "failed",
+    params(RejectedQuery),
+    responses((status = 200, body = Page<RejectedOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 503, description = "The broker is unreachable", body = ErrorBody)))]
+pub(super) async fn rejected(
+    State(state): State<ApiState>,
+    Query(query): Query<RejectedQuery>,
+) -> Result<Json<Page<RejectedOut>>, ApiError> {
+    let limit = list_limit(query.limit.as_deref())?;
+    let (connection, queues) = open(&state).await?;
+    let rejected = queues.list_rejected(limit).await.map_err(broker_error)?;
+    let _ = connection.close(200, "done".into()).await;
+    Ok(Json(Page {
+        items: rejected.into_iter().map(RejectedOut::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// The body of `POST /v1/rejected/purge`.
+#[derive(utoipa::ToSchema)]
+#[schema(as = PurgeRejectedIn, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct PurgeRejectedSchema {
+    /// At most this many.
+    limit: Option<u64>,
+    /// Only count what would be deleted.
+    dry_run: Option<bool>,
+}
+
+/// Deletes rejected messages for good (with `dryRun`, only counts them).
+#[utoipa::path(post, path = "/v1/rejected/purge", tag = "failed",
+    request_body(content = Option<PurgeRejectedSchema>),
+    responses((status = 200, body = PurgeOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 503, description = "The broker is unreachable", body = ErrorBody)))]
+pub(super) async fn purge_rejected(
+    State(state): State<ApiState>,
+    body: Bytes,
+) -> Result<Json<PurgeOut>, ApiError> {
+    let mut fields = Fields::parse(&body, &["limit", "dryRun"])?;
+    let limit = limit_of(&mut fields)?;
+    let dry_run = dry_run_of(&mut fields)?;
+    let (connection, queues) = open(&state).await?;
+    let purged = queues
+        .purge_rejected(limit, dry_run)
+        .await
+        .map_err(broker_error)?;
+    let _ = connection.close(200, "done".into()).await;
+    if !dry_run {
+        tracing::warn!(purged = purged.matched, "rejected messages purged");
+    }
+    Ok(Json(PurgeOut {
+        purged: purged.matched,
+        dry_run,
+    }))
+}
+
+fn list_limit(text: Option<&str>) -> Result<usize, ApiError> {
+    match text {
+        None => Ok(100),
         Some(text) => text
             .parse::<usize>()
             .ok()
@@ -113,8 +259,20 @@ pub(super) async fn list(
                     "limit",
                     format!("`limit` must be a whole number from 1 to {MAX_LIST}"),
                 )
-            })?,
-    };
+            }),
+    }
+}
+
+/// Peeks at the failed queue, oldest first, without removing anything.
+#[utoipa::path(get, path = "/v1/failed", tag = "failed",
+    params(FailedQuery),
+    responses((status = 200, body = Page<FailedDeliveryOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 503, description = "The broker is unreachable", body = ErrorBody)))]
+pub(super) async fn list(
+    State(state): State<ApiState>,
+    Query(query): Query<FailedQuery>,
+) -> Result<Json<Page<FailedDeliveryOut>>, ApiError> {
+    let limit = list_limit(query.limit.as_deref())?;
     let filter = parse_filter(
         query.tenant_id.as_deref(),
         query.webhook_id.as_deref(),
@@ -142,27 +300,7 @@ pub(super) async fn replay(
     State(state): State<ApiState>,
     body: Bytes,
 ) -> Result<Json<ReplayOut>, ApiError> {
-    let mut fields = Fields::parse(&body, &["tenantId", "webhookId", "eventType", "limit"])?;
-    let text = |fields: &mut Fields, name: &str| -> Result<Option<String>, ApiError> {
-        match fields.take(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text)),
-            Some(_) => Err(ApiError::invalid(
-                name,
-                format!("`{name}` must be a string"),
-            )),
-        }
-    };
-    let tenant = text(&mut fields, "tenantId")?;
-    let webhook = text(&mut fields, "webhookId")?;
-    let event_type = text(&mut fields, "eventType")?;
-    let limit = match fields.take("limit") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(value.as_u64().filter(|limit| *limit >= 1).ok_or_else(|| {
-            ApiError::invalid("limit", "`limit` must be a positive whole number")
-        })?),
-    };
-    let filter = parse_filter(tenant.as_deref(), webhook.as_deref(), event_type.as_deref())?;
+    let (filter, limit, _) = selection(&body, false)?;
     let (connection, queues) = open(&state).await?;
     let moved = queues
         .replay_failed(&filter, limit, false, |_| {})
