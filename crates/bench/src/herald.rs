@@ -44,6 +44,9 @@ fn spawn(
 
 const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
+/// The admin token of the Herald under test.
+pub const ADMIN_TOKEN: &str = "herald-bench-admin-token-0123456789";
+
 /// How Herald is run.
 #[derive(Debug, Clone, Copy)]
 pub enum Layout {
@@ -56,6 +59,10 @@ pub enum Layout {
 /// A running Herald and a publisher into its events exchange.
 pub struct HeraldUnderTest {
     processes: Vec<Process>,
+    /// The database Herald runs on.
+    pub database_url: String,
+    /// `herald up`'s API, when the layout is [`Layout::Up`].
+    pub api_url: Option<String>,
     _connection: Connection,
     pub publisher: Publisher,
     pub exchange: String,
@@ -97,7 +104,7 @@ impl HeraldUnderTest {
             ("AMQP_URL", amqp_url.as_str()),
             ("DATABASE_URL", isolated.database.url.as_str()),
             ("SECRETS_KEY", SECRETS_KEY),
-            ("ADMIN_TOKEN", "herald-bench-admin-token-0123456789"),
+            ("ADMIN_TOKEN", ADMIN_TOKEN),
             ("ALLOW_HTTP", "true"),
             ("ALLOW_PRIVATE_TARGETS", "true"),
         ]
@@ -140,7 +147,12 @@ impl HeraldUnderTest {
         }
         let connection = Connection::connect(&amqp_url, ConnectionProperties::default()).await?;
         let publisher = Publisher::open(&connection).await?;
+        let api_url = matches!(layout, Layout::Up)
+            .then(|| processes.first().map(Process::base_url))
+            .flatten();
         Ok(Self {
+            database_url: isolated.database.url.clone(),
+            api_url,
             processes,
             _connection: connection,
             publisher,

@@ -1,6 +1,7 @@
 //! `herald-bench`: Herald's throughput, latency and cost, against ceilings measured in the
 //! same run (see `docs/benchmarks.md`).
 //!
+//! - [`console`]: the console's heavy reads at scale (a tenant's failed deliveries, stats).
 //! - [`ceilings`]: the raw AMQP and HTTP capacity of the machine.
 //! - [`herald`]: Herald under test, isolated in a vhost and database of its own, its
 //!   binaries spawned and measured (with `herald-testkit`, which also provides the receiver
@@ -10,6 +11,7 @@
 //! - [`run`]: the scenarios in order.
 
 pub mod ceilings;
+pub mod console;
 pub mod herald;
 pub mod publishing;
 pub mod report;

@@ -31,6 +31,10 @@ pub struct Args {
     /// PostgreSQL base URL, without a database.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     postgres: String,
+    /// Run only the console's queries at scale: a tenant's failed deliveries with 100 000 of
+    /// other tenants parked, and a webhook's stats over a million attempts.
+    #[arg(long)]
+    console: bool,
 }
 
 /// Volumes of a run.
@@ -50,6 +54,9 @@ const BOUND_PREFETCH: u64 = 1000;
 /// Runs every scenario and prints (and optionally writes) the report.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     herald_testkit::binary("herald")?;
+    if args.console {
+        return console_queries(&args).await;
+    }
     let volumes = if args.quick {
         Volumes {
             ceiling_messages: 10_000,
@@ -351,4 +358,44 @@ fn git_commit() -> String {
         .filter(|out| out.status.success())
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The console scenario alone.
+#[allow(clippy::print_stdout)]
+async fn console_queries(args: &Args) -> anyhow::Result<()> {
+    let (parked, attempts) = if args.quick {
+        (10_000, 100_000)
+    } else {
+        (100_000, 1_000_000)
+    };
+    let services = Services {
+        rabbitmq: args.rabbitmq.clone(),
+        postgres: args.postgres.clone(),
+    };
+    let receiver = Receiver::counting(Clock::start()).await?;
+    progress(&format!(
+        "console queries: {parked} parked elsewhere, {attempts} attempts of one webhook"
+    ));
+    let herald = HeraldUnderTest::start(&services, Layout::Up, 2, &receiver, &[]).await?;
+    let measured = crate::console::run(&herald, parked, attempts).await;
+    herald.stop().await;
+    let measured = measured?;
+    let line = |name: &str, p: &Percentiles| {
+        println!(
+            "{name:<40} p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms",
+            p.p50_ms, p.p95_ms, p.p99_ms, p.max_ms
+        );
+    };
+    println!("console queries ({parked} parked elsewhere, {attempts} attempts of one webhook)");
+    line(
+        "tenant's failed deliveries, page of 50",
+        &measured.tenant_failed_page,
+    );
+    line("stats, 24h", &measured.stats_24h);
+    line("stats, 7d", &measured.stats_7d);
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&serde_json::json!({ "console": measured }))?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
