@@ -167,10 +167,28 @@ impl AttemptLog {
         let client = self.database.pool().get().await?;
         let statement = client
             .prepare_cached(
-                "INSERT INTO delivery_attempts (webhook_id, tenant_id, event_id, event_type, attempt, \
-                     attempted_at, duration_ms, response_status, error, result, test, response_excerpt) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], \
-                     $6::timestamptz[], $7::int4[], $8::int2[], $9::text[], $10::text[], $11::bool[], $12::text[])",
+                // The hourly statistics are written in the same statement, so they count exactly
+                // what the log holds; rows are taken in key order, so that concurrent batches
+                // lock them in the same order.
+                "WITH inserted AS ( \
+                     INSERT INTO delivery_attempts (webhook_id, tenant_id, event_id, event_type, attempt, \
+                         attempted_at, duration_ms, response_status, error, result, test, response_excerpt) \
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], \
+                         $6::timestamptz[], $7::int4[], $8::int2[], $9::text[], $10::text[], $11::bool[], $12::text[]) \
+                     RETURNING webhook_id, attempted_at, duration_ms, result, test \
+                 ) \
+                 INSERT INTO delivery_stats_hourly (webhook_id, hour, delivered, will_retry, failed, durations) \
+                 SELECT webhook_id, date_trunc('hour', attempted_at), \
+                     count(*) FILTER (WHERE result = 'delivered'), \
+                     count(*) FILTER (WHERE result = 'will-retry'), \
+                     count(*) FILTER (WHERE result = 'failed'), \
+                     herald_duration_histogram(array_agg(duration_ms)) \
+                 FROM inserted WHERE NOT test GROUP BY 1, 2 ORDER BY 1, 2 \
+                 ON CONFLICT (webhook_id, hour) DO UPDATE SET \
+                     delivered = delivery_stats_hourly.delivered + EXCLUDED.delivered, \
+                     will_retry = delivery_stats_hourly.will_retry + EXCLUDED.will_retry, \
+                     failed = delivery_stats_hourly.failed + EXCLUDED.failed, \
+                     durations = herald_add_histograms(delivery_stats_hourly.durations, EXCLUDED.durations)",
             )
             .await?;
         client
@@ -295,6 +313,13 @@ impl AttemptLog {
                 "DELETE FROM delivery_attempts WHERE id IN ( \
                      SELECT id FROM delivery_attempts WHERE attempted_at < $1 LIMIT $2)",
                 &[&before, &batch],
+            )
+            .await?;
+        // Statistics are shown for a week at most.
+        client
+            .execute(
+                "DELETE FROM delivery_stats_hourly WHERE hour < now() - interval '8 days'",
+                &[],
             )
             .await?;
         Ok(deleted)

@@ -67,7 +67,43 @@ pub struct Bucket {
     pub p95_ms: Option<f64>,
 }
 
+/// The upper bounds (milliseconds) of the duration histogram's buckets; one more bucket holds
+/// everything from the last bound up. The migration's `herald_duration_histogram` uses the same.
+pub const DURATION_BOUNDS_MS: [f64; 24] = [
+    1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 70.0, 100.0, 150.0, 200.0, 300.0, 500.0,
+    700.0, 1000.0, 1500.0, 2000.0, 3000.0, 5000.0, 7000.0, 10000.0,
+];
+
+/// The `quantile` (0–1) of durations counted in `histogram`, interpolated within its bucket;
+/// `None` when it counts nothing.
+pub fn histogram_quantile(histogram: &[i64], quantile: f64) -> Option<f64> {
+    let total: i64 = histogram.iter().sum();
+    if total <= 0 {
+        return None;
+    }
+    let target = quantile.clamp(0.0, 1.0) * total as f64;
+    let mut below = 0.0;
+    for (index, &count) in histogram.iter().enumerate() {
+        let count = count as f64;
+        if count > 0.0 && below + count >= target {
+            let lower = if index == 0 {
+                0.0
+            } else {
+                DURATION_BOUNDS_MS[index - 1]
+            };
+            let Some(&upper) = DURATION_BOUNDS_MS.get(index) else {
+                return Some(lower);
+            };
+            let within = ((target - below) / count).clamp(0.0, 1.0);
+            return Some(lower + within * (upper - lower));
+        }
+        below += count;
+    }
+    DURATION_BOUNDS_MS.last().copied()
+}
+
 /// Every bucket of `window` ending now, oldest first; buckets without attempts are zeros.
+/// Reads the hourly statistics (at most 168 rows), not the attempt log.
 pub async fn webhook_stats(
     database: &Database,
     webhook: &WebhookId,
@@ -77,49 +113,46 @@ pub async fn webhook_stats(
     let size = window.bucket_seconds();
     let first = window.first_bucket(now);
     let client = database.pool().get().await?;
-    // The partial index on (webhook_id, attempted_at) WHERE NOT test bounds the scan to the
-    // window.
     let rows = client
         .query(
-            "SELECT (floor(extract(epoch FROM attempted_at)::float8 / $3::bigint) * $3::bigint)::bigint AS bucket, \
-                 count(*) FILTER (WHERE result = 'delivered') AS delivered, \
-                 count(*) FILTER (WHERE result = 'will-retry') AS will_retry, \
-                 count(*) FILTER (WHERE result = 'failed') AS failed, \
-                 percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms)::float8 AS p50, \
-                 percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)::float8 AS p95 \
-             FROM delivery_attempts \
-             WHERE webhook_id = $1 AND NOT test AND attempted_at >= to_timestamp($2::bigint) \
-             GROUP BY 1 ORDER BY 1",
-            &[&webhook.as_str(), &first, &size],
+            "SELECT extract(epoch FROM hour)::bigint AS hour, delivered, will_retry, failed, durations \
+             FROM delivery_stats_hourly \
+             WHERE webhook_id = $1 AND hour >= to_timestamp($2::bigint) ORDER BY hour",
+            &[&webhook.as_str(), &first],
         )
         .await?;
-    let mut found = std::collections::HashMap::new();
+    let mut buckets: Vec<(i64, i64, i64, Vec<i64>)> = (0..window.buckets())
+        .map(|_| (0, 0, 0, vec![0; DURATION_BOUNDS_MS.len() + 1]))
+        .collect();
     for row in &rows {
-        let start: i64 = row.try_get("bucket")?;
-        found.insert(
-            start,
-            (
-                row.try_get::<_, i64>("delivered")?,
-                row.try_get::<_, i64>("will_retry")?,
-                row.try_get::<_, i64>("failed")?,
-                row.try_get::<_, Option<f64>>("p50")?,
-                row.try_get::<_, Option<f64>>("p95")?,
-            ),
-        );
+        let hour: i64 = row.try_get("hour")?;
+        let Some(bucket) = usize::try_from((hour - first).div_euclid(size))
+            .ok()
+            .and_then(|index| buckets.get_mut(index))
+        else {
+            continue;
+        };
+        bucket.0 += row.try_get::<_, i64>("delivered")?;
+        bucket.1 += row.try_get::<_, i64>("will_retry")?;
+        bucket.2 += row.try_get::<_, i64>("failed")?;
+        let durations: Vec<i64> = row.try_get("durations")?;
+        for (sum, count) in bucket.3.iter_mut().zip(durations) {
+            *sum += count;
+        }
     }
-    Ok((0..window.buckets())
-        .map(|n| {
-            let start = first + n * size;
-            let (delivered, will_retry, failed, p50_ms, p95_ms) =
-                found.remove(&start).unwrap_or((0, 0, 0, None, None));
-            Bucket {
-                start: Utc.timestamp_opt(start, 0).single().unwrap_or_default(),
-                delivered,
-                will_retry,
-                failed,
-                p50_ms,
-                p95_ms,
-            }
+    Ok(buckets
+        .into_iter()
+        .enumerate()
+        .map(|(n, (delivered, will_retry, failed, durations))| Bucket {
+            start: Utc
+                .timestamp_opt(first + n as i64 * size, 0)
+                .single()
+                .unwrap_or_default(),
+            delivered,
+            will_retry,
+            failed,
+            p50_ms: histogram_quantile(&durations, 0.50),
+            p95_ms: histogram_quantile(&durations, 0.95),
         })
         .collect())
 }
@@ -149,5 +182,22 @@ mod tests {
         assert_eq!(StatsWindow::parse("24h"), Some(StatsWindow::Day));
         assert_eq!(StatsWindow::parse("7d"), Some(StatsWindow::Week));
         assert_eq!(StatsWindow::parse("1y"), None);
+    }
+
+    #[test]
+    fn quantiles_come_from_the_histogram_interpolated_within_a_bucket() {
+        let mut histogram = vec![0; DURATION_BOUNDS_MS.len() + 1];
+        assert_eq!(histogram_quantile(&histogram, 0.5), None);
+        // Ten durations in [10, 15) ms and ten in [100, 150) ms.
+        histogram[6] = 10;
+        histogram[12] = 10;
+        let p50 = histogram_quantile(&histogram, 0.5).expect("a median");
+        assert!((10.0..=15.0).contains(&p50), "{p50}");
+        let p95 = histogram_quantile(&histogram, 0.95).expect("a p95");
+        assert!((100.0..=150.0).contains(&p95), "{p95}");
+        // Everything beyond the last bound reads as the last bound.
+        let mut slow = vec![0; DURATION_BOUNDS_MS.len() + 1];
+        slow[DURATION_BOUNDS_MS.len()] = 3;
+        assert_eq!(histogram_quantile(&slow, 0.99), Some(10_000.0));
     }
 }

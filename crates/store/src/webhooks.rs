@@ -353,6 +353,12 @@ impl WebhookStore {
                     &[&id.as_str()],
                 )
                 .await?;
+            transaction
+                .execute(
+                    "DELETE FROM delivery_stats_hourly WHERE webhook_id = $1",
+                    &[&id.as_str()],
+                )
+                .await?;
         }
         transaction.commit().await?;
         Ok(deleted > 0)
