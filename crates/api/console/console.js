@@ -442,10 +442,21 @@ function countedAction(label, path, body, verb, done) {
 function operatorQueues() {
   const failed = h("div", {});
   const rejected = h("div", {});
-  const filter = state.tenant ? { tenantId: state.tenant } : {};
+  const webhookFilter = h("input", { type: "text", id: "filter-webhook", placeholder: "Webhook id", "aria-label": "Only this webhook" });
+  const typeFilter = h("select", { id: "filter-type", "aria-label": "Only this event type" },
+    h("option", { value: "" }, "Every event type"),
+    state.eventTypes.map((type) => h("option", { value: type.name }, type.name)));
+  const filter = {};
+  const query = () => {
+    for (const key of Object.keys(filter)) delete filter[key];
+    if (state.tenant) filter.tenantId = state.tenant;
+    if (webhookFilter.value.trim()) filter.webhookId = webhookFilter.value.trim();
+    if (typeFilter.value) filter.eventType = typeFilter.value;
+    return Object.entries(filter).map(([k, v]) => `&${k}=${encodeURIComponent(v)}`).join("");
+  };
   const load = async () => {
     try {
-      const page = await api("GET", `/v1/failed?limit=100${state.tenant ? `&tenantId=${encodeURIComponent(state.tenant)}` : ""}`);
+      const page = await api("GET", `/v1/failed?limit=100${query()}`);
       failed.replaceChildren(page.items.length
         ? h("table", { class: "responsive", id: "failed-queue" },
             h("thead", {}, h("tr", {}, ["Tenant", "Webhook", "Event", "Last error"].map((t) => h("th", {}, t)))),
@@ -475,6 +486,8 @@ function operatorQueues() {
             catch (error) { toast(error.message); }
           } }, "Replay"),
           countedAction("Purge", "/v1/failed/purge", filter, "Delete", load))),
+      h("form", { class: "row", onsubmit: (event) => { event.preventDefault(); load(); } },
+        webhookFilter, typeFilter, h("button", { type: "submit" }, "Filter")),
       failed),
     h("section", { class: "card" },
       h("div", { class: "row spread" }, h("h2", {}, "Rejected events"),
