@@ -409,3 +409,121 @@ async fn operators_peek_at_and_purge_the_parked_queues_counting_first() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_replays_what_failed_within_a_time_window_counting_first() {
+    // Arrange: three deliveries parked at 10:00, 11:00 and 12:00.
+    let app = TestApp::spawn(Options::default()).await;
+    let queue = app.topology.failed_queue();
+    for hour in [10, 11, 12] {
+        let headers = DeliveryHeaders {
+            webhook_id: herald_contract::WebhookId::generate(),
+            tenant_id: "acme".parse().unwrap(),
+            event_id: format!("parked-{hour}").parse().unwrap(),
+            event_type: herald_contract::EventType::ContactCreated,
+            event_timestamp: None,
+            attempts: 6,
+            first_attempt_at: None,
+            traceparent: None,
+            tracestate: None,
+            seal: None,
+        };
+        let failed_at = chrono::DateTime::parse_from_rfc3339(&format!("2026-12-01T{hour}:00:00Z"))
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let failure = herald_broker::FailureFacts {
+            last_status: Some(500),
+            last_error: "HTTP 500".into(),
+        };
+        app.broker
+            .publish_raw(
+                "",
+                &queue,
+                b"{}",
+                headers.to_failed_properties(&failure, failed_at),
+            )
+            .await;
+    }
+    let herald = |args: &[&str]| {
+        let mut command = tokio::process::Command::new(binary("herald"));
+        command
+            .args(["failed", "replay"])
+            .args(args)
+            .env("AMQP_URL", app.vhost.amqp_url());
+        command
+    };
+    let said = |output: std::process::Output| {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stderr).unwrap()
+    };
+
+    // Act
+    let since = said(
+        herald(&["--since", "2026-12-01T10:30:00Z", "--dry-run"])
+            .output()
+            .await
+            .unwrap(),
+    );
+    let window = said(
+        herald(&[
+            "--since",
+            "2026-12-01T10:30:00Z",
+            "--until",
+            "2026-12-01T11:30:00Z",
+            "--dry-run",
+        ])
+        .output()
+        .await
+        .unwrap(),
+    );
+    let until = said(
+        herald(&["--until", "2026-12-01T10:30:00Z", "--dry-run"])
+            .output()
+            .await
+            .unwrap(),
+    );
+    let invalid = herald(&["--since", "yesterday", "--dry-run"])
+        .output()
+        .await
+        .unwrap();
+    let replayed = said(
+        herald(&["--since", "2026-12-01T11:30:00Z"])
+            .output()
+            .await
+            .unwrap(),
+    );
+
+    // Assert
+    assert!(
+        since.contains("would replay 2 failed deliveries"),
+        "{since}"
+    );
+    assert!(
+        window.contains("would replay 1 failed deliveries"),
+        "{window}"
+    );
+    assert!(
+        until.contains("would replay 1 failed deliveries"),
+        "{until}"
+    );
+    assert!(!invalid.status.success());
+    assert!(
+        String::from_utf8_lossy(&invalid.stderr).contains("RFC 3339"),
+        "{}",
+        String::from_utf8_lossy(&invalid.stderr)
+    );
+    assert!(
+        replayed.contains("replayed 1 failed deliveries; 2 left"),
+        "{replayed}"
+    );
+    let left = failed_items(&app).await;
+    let ids: Vec<&str> = left
+        .iter()
+        .map(|f| f["eventId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["parked-10", "parked-11"]);
+}

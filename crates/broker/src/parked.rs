@@ -7,7 +7,7 @@
 //! after what replaced it (the replayed delivery) was confirmed. So an operation that is
 //! killed half-way loses nothing: the broker returns whatever was not acknowledged.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use herald_contract::topology::headers;
 use herald_contract::{EventId, EventType, TenantId, Topology, WebhookId};
 use lapin::options::{BasicGetOptions, BasicNackOptions, QueueDeclareOptions};
@@ -26,6 +26,10 @@ pub struct Filter {
     pub event_type: Option<EventType>,
     /// Only these events' deliveries.
     pub event_ids: Option<Vec<EventId>>,
+    /// Only deliveries parked at or after this time (`x-failed-at`).
+    pub failed_since: Option<DateTime<Utc>>,
+    /// Only deliveries parked before this time.
+    pub failed_until: Option<DateTime<Utc>>,
 }
 
 impl Filter {
@@ -42,6 +46,29 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|w| *w == delivery.webhook_id)
             && self.event_type.is_none_or(|e| e == delivery.event_type)
+    }
+}
+
+impl Filter {
+    /// Whether a parked delivery matches, its parking time included: a delivery without a
+    /// readable `x-failed-at` matches no time-bounded filter.
+    pub fn matches_failed(&self, failed: &FailedDelivery) -> bool {
+        if !self.matches(&failed.delivery) {
+            return false;
+        }
+        if self.failed_since.is_none() && self.failed_until.is_none() {
+            return true;
+        }
+        let Some(at) = failed
+            .failed_at
+            .as_deref()
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|at| at.with_timezone(&Utc))
+        else {
+            return false;
+        };
+        self.failed_since.is_none_or(|since| at >= since)
+            && self.failed_until.is_none_or(|until| at < until)
     }
 }
 
@@ -146,7 +173,7 @@ impl<M: FnMut(&BasicProperties, &[u8]) -> bool> Selection<M> {
 /// Whether a failed-queue message is a delivery `filter` matches.
 fn failed_matching(filter: &Filter) -> impl FnMut(&BasicProperties, &[u8]) -> bool + '_ {
     |properties, body| {
-        FailedDelivery::read(properties, body).is_some_and(|f| filter.matches(&f.delivery))
+        FailedDelivery::read(properties, body).is_some_and(|f| filter.matches_failed(&f))
     }
 }
 
@@ -171,7 +198,7 @@ impl ParkedQueues {
             &self.topology.failed_queue(),
             |properties, body| {
                 let wanted = FailedDelivery::read(properties, body)
-                    .filter(|f| listed.len() < limit && filter.matches(&f.delivery));
+                    .filter(|f| listed.len() < limit && filter.matches_failed(f));
                 listed.extend(wanted);
                 Verdict::Keep
             },
@@ -421,6 +448,42 @@ mod tests {
             }
             .matches(&parked)
         );
+    }
+
+    #[test]
+    fn a_time_bounded_filter_matches_by_when_the_delivery_was_parked() {
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .expect("a time")
+                .with_timezone(&Utc)
+        };
+        let parked = |failed_at: Option<&str>| FailedDelivery {
+            delivery: delivery("acme", &WebhookId::generate(), EventType::ContactCreated),
+            last_status: Some(500),
+            last_error: Some("HTTP 500".into()),
+            failed_at: failed_at.map(str::to_owned),
+            body: Vec::new(),
+        };
+        let noon = parked(Some("2026-12-02T12:00:00Z"));
+        let window = Filter {
+            failed_since: Some(at("2026-12-02T11:00:00Z")),
+            failed_until: Some(at("2026-12-02T12:00:00Z")),
+            ..Filter::default()
+        };
+        assert!(
+            !window.matches_failed(&noon),
+            "the end of the window is excluded"
+        );
+        assert!(window.matches_failed(&parked(Some("2026-12-02T11:00:00Z"))));
+        assert!(!window.matches_failed(&parked(Some("2026-12-02T10:59:59Z"))));
+        assert!(!window.matches_failed(&parked(None)), "no time, no match");
+        assert!(!window.matches_failed(&parked(Some("yesterday"))));
+        assert!(Filter::default().matches_failed(&parked(None)));
+        let since = Filter {
+            failed_since: Some(at("2026-12-02T12:00:00Z")),
+            ..Filter::default()
+        };
+        assert!(since.matches_failed(&noon));
     }
 
     #[test]

@@ -71,6 +71,8 @@ fn parse_filter(
 ) -> Result<Filter, ApiError> {
     Ok(Filter {
         event_ids: None,
+        failed_since: None,
+        failed_until: None,
         tenant: tenant
             .map(|t| {
                 t.parse()
@@ -428,6 +430,8 @@ pub(super) async fn tenant_replay(
         webhook,
         event_type: None,
         event_ids,
+        failed_since: None,
+        failed_until: None,
     };
     let (connection, queues) = open(&state).await?;
     let moved = queues

@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use herald_api::output::FailedDeliveryOut;
 use herald_broker::connect;
 use herald_broker::parked::{FailedDelivery, Filter, Moved, ParkedError, ParkedQueues};
@@ -23,6 +24,13 @@ pub struct FilterArgs {
     /// Only deliveries of this event type.
     #[arg(long)]
     event_type: Option<EventType>,
+    /// Only deliveries parked at or after this time (`x-failed-at`): RFC 3339
+    /// (`2026-12-02T09:00:00Z`) or a duration ago (`90m`, `2days`).
+    #[arg(long, value_parser = point_in_time)]
+    since: Option<DateTime<Utc>>,
+    /// Only deliveries parked before this time (same forms as `--since`).
+    #[arg(long, value_parser = point_in_time)]
+    until: Option<DateTime<Utc>>,
 }
 
 impl FilterArgs {
@@ -32,8 +40,26 @@ impl FilterArgs {
             webhook: self.webhook.clone(),
             event_type: self.event_type,
             event_ids: None,
+            failed_since: self.since,
+            failed_until: self.until,
         }
     }
+}
+
+/// An RFC 3339 time, or a duration before now.
+fn point_in_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let ago = humantime::parse_duration(text).map_err(|_| {
+        format!(
+            "`{text}` is neither an RFC 3339 time (2026-12-02T09:00:00Z) nor a duration ago (90m)"
+        )
+    })?;
+    chrono::Duration::from_std(ago)
+        .ok()
+        .and_then(|ago| Utc::now().checked_sub_signed(ago))
+        .ok_or_else(|| format!("`{text}` reaches too far back"))
 }
 
 #[derive(Debug, clap::Args)]
