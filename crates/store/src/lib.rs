@@ -13,7 +13,8 @@
 //!   permanent ones (configuration, migration, wrong key).
 //! - [`keys`]: checking at start that `SECRETS_KEY` opens the stored secrets; rotating it.
 //! - [`secrets`]: encryption at rest of auth header values and signing secrets.
-//! - [`stats`]: a webhook's delivery statistics in fixed buckets, from the attempt log.
+//! - [`stats`]: a webhook's delivery statistics in fixed buckets, from the hourly rollup the
+//!   attempt batches keep.
 //! - [`tls`]: TLS to PostgreSQL as `sslmode` and `sslrootcert` say (rustls).
 //! - [`text`]: text from outside made storable (PostgreSQL refuses NUL characters).
 

@@ -1,5 +1,5 @@
-//! Delivery statistics of one webhook over a window, in fixed buckets, from the attempt log
-//! (test sends excluded).
+//! Delivery statistics of one webhook over a window, in fixed buckets, read from the hourly
+//! rollup `delivery_stats_hourly` that each batch of attempts updates (test sends excluded).
 
 use chrono::{DateTime, TimeZone, Utc};
 use herald_contract::WebhookId;
