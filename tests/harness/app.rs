@@ -51,6 +51,10 @@ pub struct Options {
     pub http_header_timeout: String,
     /// `CONSOLE_FRAME_ANCESTORS`.
     pub console_frame_ancestors: String,
+    /// `FAILING_AFTER`.
+    pub failing_after: String,
+    /// `AUTO_DISABLE_AFTER`.
+    pub auto_disable_after: String,
 }
 
 impl Default for Options {
@@ -63,6 +67,8 @@ impl Default for Options {
             allow_http: true,
             http_header_timeout: "10s".into(),
             console_frame_ancestors: String::new(),
+            failing_after: "1h".into(),
+            auto_disable_after: "5days".into(),
         }
     }
 }
@@ -120,6 +126,10 @@ impl TestApp {
             &options.console_frame_ancestors,
             "--state-dir",
             &state_dir.to_string_lossy(),
+            "--failing-after",
+            &options.failing_after,
+            "--auto-disable-after",
+            &options.auto_disable_after,
         ])
         .expect("valid herald up arguments");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

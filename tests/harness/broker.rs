@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use herald_broker::Publisher;
 use herald_broker::headers::{get_int, get_str};
-use herald_broker::lapin::options::{BasicGetOptions, QueueDeclareOptions};
+use herald_broker::lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use herald_broker::lapin::types::FieldTable;
 use herald_broker::lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use serde_json::Value;
@@ -138,6 +138,35 @@ impl BrokerClient {
         })
         .await;
         taken.into_inner().unwrap()
+    }
+
+    /// Declares a queue of the test's own, bound to `exchange` with `binding_key`, and
+    /// returns its name: what the exchange routes from now on waits there to be taken.
+    pub async fn listen(&self, exchange: &str, binding_key: &str) -> String {
+        let queue = self
+            .channel
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .expect("queue declared");
+        let name = queue.name().to_string();
+        self.channel
+            .queue_bind(
+                name.as_str().into(),
+                exchange.into(),
+                binding_key.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .expect("queue bound");
+        name
     }
 
     /// How many messages are ready in `queue`.

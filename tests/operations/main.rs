@@ -7,6 +7,7 @@ mod deployment;
 mod failed;
 mod key_rotation;
 mod least_privilege;
+mod lifecycle;
 mod metrics;
 mod publishing;
 mod retention;

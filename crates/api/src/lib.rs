@@ -52,8 +52,12 @@ pub struct ApiState {
     pub public_url: String,
     /// Who may embed the console in a frame.
     pub frame_ancestors: console::FrameAncestors,
-    /// The broker, for the failed-queue routes.
+    /// The broker, for the failed-queue and status routes.
     pub broker: BrokerConfig,
+    /// Webhook health, for the status route.
+    pub health: herald_store::HealthStore,
+    /// How long a webhook fails before it counts as failing (`FAILING_AFTER`).
+    pub failing_after: std::time::Duration,
 }
 
 /// The `/v1` routes, behind a bearer credential ([`credentials`]).

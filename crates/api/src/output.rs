@@ -51,6 +51,12 @@ pub struct WebhookOut {
     pub event_types: Vec<EventType>,
     pub auth_header: Option<AuthHeaderOut>,
     pub enabled: bool,
+    /// Why the webhook is disabled: `manual` (through the API) or `failing` (by Herald, after
+    /// `AUTO_DISABLE_AFTER` of failures); `null` while it is enabled.
+    #[schema(example = json!(null))]
+    pub disabled_reason: Option<&'static str>,
+    /// When it was disabled (RFC 3339); `null` while it is enabled.
+    pub disabled_at: Option<String>,
     pub description: Option<String>,
     pub signing_secret: String,
     pub created_at: String,
@@ -71,6 +77,10 @@ impl From<Webhook> for WebhookOut {
                 value: MASK,
             }),
             enabled: webhook.enabled,
+            disabled_reason: webhook.disabled.map(|disabled| disabled.reason.as_str()),
+            disabled_at: webhook
+                .disabled
+                .map(|disabled| format_timestamp(disabled.at)),
             description: webhook.description,
             signing_secret: webhook.signing_secret.expose(),
             created_at: format_timestamp(webhook.created_at),

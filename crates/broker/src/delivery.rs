@@ -10,7 +10,7 @@ use herald_contract::topology::headers;
 use herald_contract::trace_context::{valid_traceparent, valid_tracestate};
 use herald_contract::{DomainEvent, EventId, EventType, TenantId, WebhookId, format_timestamp};
 use lapin::BasicProperties;
-use lapin::types::{FieldTable, ShortString};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
 
 use crate::headers::{get_int, get_str, put_int, put_opt_str, put_str};
 
@@ -176,6 +176,7 @@ impl DeliveryHeaders {
     fn properties(&self, table: FieldTable) -> BasicProperties {
         let properties = BasicProperties::default()
             .with_content_type("application/json".into())
+            .with_timestamp(u64::try_from(Utc::now().timestamp()).unwrap_or_default())
             .with_headers(table);
         // Event ids are at most 255 visible ASCII characters, so they always fit.
         match ShortString::try_new(self.event_id.as_str()) {
@@ -183,6 +184,34 @@ impl DeliveryHeaders {
             Err(_) => properties,
         }
     }
+}
+
+/// When a delivery message entered the queue it was taken from, to the second: the later of
+/// its publish time (the `timestamp` property every Herald publish sets) and its latest
+/// dead-lettering (`x-death`, when it came back from a retry stage). `None` for a message
+/// that carries neither.
+pub fn enqueued_at(properties: &BasicProperties) -> Option<DateTime<Utc>> {
+    let published = properties
+        .timestamp()
+        .and_then(|seconds| i64::try_from(seconds).ok());
+    let dead_lettered = properties.headers().as_ref().and_then(|table| {
+        let Some(AMQPValue::FieldArray(deaths)) = table.inner().get("x-death") else {
+            return None;
+        };
+        deaths
+            .as_slice()
+            .iter()
+            .filter_map(|death| match death {
+                AMQPValue::FieldTable(death) => match death.inner().get("time") {
+                    Some(AMQPValue::Timestamp(seconds)) => i64::try_from(*seconds).ok(),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .max()
+    });
+    let seconds = published.into_iter().chain(dead_lettered).max()?;
+    DateTime::from_timestamp(seconds, 0)
 }
 
 fn put_failure(table: &mut FieldTable, failure: &FailureFacts) {
@@ -196,6 +225,29 @@ fn put_failure(table: &mut FieldTable, failure: &FailureFacts) {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use lapin::types::FieldArray;
+
+    #[test]
+    fn a_message_entered_its_queue_when_published_or_when_it_came_back_from_a_stage() {
+        let published = BasicProperties::default().with_timestamp(1_700_000_000);
+        assert_eq!(
+            enqueued_at(&published).map(|at| at.timestamp()),
+            Some(1_700_000_000)
+        );
+        let mut death = FieldTable::default();
+        death.insert("time".into(), AMQPValue::Timestamp(1_700_000_060));
+        let mut table = FieldTable::default();
+        table.insert(
+            "x-death".into(),
+            AMQPValue::FieldArray(FieldArray::from(vec![AMQPValue::FieldTable(death)])),
+        );
+        let returned = published.with_headers(table);
+        assert_eq!(
+            enqueued_at(&returned).map(|at| at.timestamp()),
+            Some(1_700_000_060)
+        );
+        assert_eq!(enqueued_at(&BasicProperties::default()), None);
+    }
 
     fn sample() -> DeliveryHeaders {
         DeliveryHeaders {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use herald_contract::operational::OperationalEvent;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 
@@ -97,5 +98,28 @@ impl Publisher {
         properties: BasicProperties,
     ) -> Result<(), PublishError> {
         self.publish("", queue, true, body, properties).await
+    }
+
+    /// Publishes an operational event to the topic exchange `exchange`, with its type as
+    /// routing key, and waits for the confirm. With no queue bound for it, the broker drops it:
+    /// nobody is listening.
+    pub async fn announce(
+        &self,
+        exchange: &str,
+        event: &OperationalEvent,
+    ) -> Result<(), PublishError> {
+        let properties = BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_type(event.routing_key().into())
+            .with_app_id("herald".into())
+            .with_timestamp(u64::try_from(event.occurred_at.timestamp()).unwrap_or_default());
+        self.publish(
+            exchange,
+            event.routing_key(),
+            false,
+            &event.to_json(),
+            properties,
+        )
+        .await
     }
 }

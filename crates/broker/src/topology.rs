@@ -121,7 +121,7 @@ pub async fn verify(channel: &Channel, config: &BrokerConfig) -> Result<(), lapi
     Ok(())
 }
 
-/// Declares the events exchange, every queue, and the binding of the fanout queue.
+/// Declares the events and operational exchanges, every queue, and the binding of the fanout queue.
 ///
 /// Redeclaring with the same arguments is a no-op, so every service calls this at start.
 pub async fn declare(channel: &Channel, config: &BrokerConfig) -> Result<(), lapin::Error> {
@@ -163,6 +163,12 @@ pub fn roles(config: &BrokerConfig) -> Vec<Role> {
     let topology = &config.topology;
     let exactly = |name: &str| format!("^{}$", regex_escape(name));
     let default_exchange = exactly("amq.default");
+    // Senders and the API publish operational events (webhook failing, recovered, disabled).
+    let default_and_operational = format!(
+        "^({}|{})$",
+        regex_escape("amq.default"),
+        regex_escape(topology.operational_exchange())
+    );
     vec![
         Role {
             user: "herald-publisher",
@@ -180,16 +186,16 @@ pub fn roles(config: &BrokerConfig) -> Vec<Role> {
         },
         Role {
             user: "herald-sender",
-            purpose: "senders: consume deliveries, publish retries, failures and rejections",
+            purpose: "senders: consume deliveries, publish retries, failures, rejections and operational events",
             configure: NOTHING.into(),
-            write: default_exchange.clone(),
+            write: default_and_operational.clone(),
             read: exactly(&topology.deliveries_queue()),
         },
         Role {
             user: "herald-api",
-            purpose: "the API and the CLI: inspect, replay and purge the parked queues",
+            purpose: "the API and the CLI: inspect, replay and purge the parked queues; publish operational events",
             configure: NOTHING.into(),
-            write: default_exchange,
+            write: default_and_operational,
             read: format!(
                 "^({}|{})$",
                 regex_escape(&topology.failed_queue()),
@@ -210,7 +216,7 @@ fn regex_escape(name: &str) -> String {
     escaped
 }
 
-/// Declares the events exchange (a durable topic exchange) named `name`, or with `passive`
+/// Declares a durable topic exchange named `name` (the events or the operational exchange), or with `passive`
 /// only checks that it exists.
 pub async fn events_exchange(
     channel: &Channel,
@@ -231,13 +237,14 @@ pub async fn events_exchange(
         .await
 }
 
-/// Declares the events exchange and every queue, or with `passive` only checks that they exist.
+/// Declares the events and operational exchanges and every queue, or with `passive` only checks that they exist.
 async fn exchange_and_queues(
     channel: &Channel,
     config: &BrokerConfig,
     passive: bool,
 ) -> Result<(), lapin::Error> {
     events_exchange(channel, config.topology.events_exchange(), passive).await?;
+    events_exchange(channel, config.topology.operational_exchange(), passive).await?;
     for spec in queue_specs(config) {
         let arguments = if passive {
             FieldTable::default()
@@ -286,14 +293,20 @@ pub fn definitions(config: &BrokerConfig, vhost: &str) -> serde_json::Value {
         .iter()
         .map(|role| json!({"user": role.user, "vhost": vhost, "configure": role.configure, "write": role.write, "read": role.read}))
         .collect();
+    let exchanges: Vec<serde_json::Value> =
+        [topology.events_exchange(), topology.operational_exchange()]
+            .map(|name| {
+                json!({
+                    "name": name, "vhost": vhost, "type": "topic",
+                    "durable": true, "auto_delete": false, "internal": false, "arguments": {}
+                })
+            })
+            .into();
     json!({
         "users": users,
         "permissions": permissions,
         "vhosts": [{"name": vhost}],
-        "exchanges": [{
-            "name": topology.events_exchange(), "vhost": vhost, "type": "topic",
-            "durable": true, "auto_delete": false, "internal": false, "arguments": {}
-        }],
+        "exchanges": exchanges,
         "queues": queues,
         "bindings": [{
             "source": topology.events_exchange(), "vhost": vhost, "destination": topology.fanout_queue(),
@@ -421,7 +434,12 @@ mod tests {
             role("herald-api").read,
             "^(webhooks\\.failed|webhooks\\.rejected)$"
         );
-        assert_eq!(role("herald-sender").write, "^amq\\.default$");
+        assert_eq!(role("herald-fanout").write, "^amq\\.default$");
+        assert_eq!(
+            role("herald-sender").write,
+            "^(amq\\.default|herald\\.operational)$"
+        );
+        assert_eq!(role("herald-api").write, role("herald-sender").write);
     }
 
     #[test]

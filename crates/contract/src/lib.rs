@@ -11,6 +11,8 @@
 //! - [`payload`]: the exact bytes POSTed to an endpoint (`{"meta":{...},"data":{...}}`).
 //! - [`signing`]: Standard Webhooks signing secrets and signatures.
 //! - [`ladder`]: the retry ladder and what follows a failed attempt.
+//! - [`operational`]: the operational events Herald publishes about webhooks (failing,
+//!   recovered, disabled, a delivery parked as failed).
 //! - [`topology`]: exchange, queue and header names.
 //! - [`trace_context`]: W3C `traceparent` / `tracestate` from publishers, validated.
 //!
@@ -20,6 +22,7 @@ pub mod catalog;
 pub mod event;
 pub mod ids;
 pub mod ladder;
+pub mod operational;
 pub mod payload;
 pub mod signing;
 pub mod topology;

@@ -13,11 +13,13 @@ use crate::ladder::stage_label;
 pub struct Topology {
     events_exchange: String,
     prefix: String,
+    operational_exchange: String,
 }
 
 impl Topology {
     pub const DEFAULT_EXCHANGE: &'static str = "platform.events";
     pub const DEFAULT_PREFIX: &'static str = "webhooks";
+    pub const DEFAULT_OPERATIONAL_EXCHANGE: &'static str = "herald.operational";
     /// The binding key of the fanout queue: every event type.
     pub const FANOUT_BINDING_KEY: &'static str = "#";
 
@@ -25,7 +27,21 @@ impl Topology {
         Self {
             events_exchange: events_exchange.into(),
             prefix: prefix.into(),
+            operational_exchange: Self::DEFAULT_OPERATIONAL_EXCHANGE.into(),
         }
+    }
+
+    /// The same names, with operational events published to `exchange`.
+    pub fn with_operational_exchange(self, exchange: impl Into<String>) -> Self {
+        Self {
+            operational_exchange: exchange.into(),
+            ..self
+        }
+    }
+
+    /// The topic exchange Herald publishes operational events to (routing key: their type).
+    pub fn operational_exchange(&self) -> &str {
+        &self.operational_exchange
     }
 
     /// The topic exchange platform services publish domain events to.

@@ -8,10 +8,12 @@
 //! - `herald failed list|replay|purge`, `herald rejected list|purge`: the parked queues.
 //! - `herald secrets rotate-key`: seal every stored secret again with a new `SECRETS_KEY`.
 //! - `herald portal-url --tenant T`: a console link for one tenant.
+//! - `herald status`: is anything stuck? Queues, the oldest waiting delivery, parked counts,
+//!   failing webhooks.
 
 pub mod commands;
 
-use commands::{migrate, parked, portal, publish, secrets, serve, topology, up};
+use commands::{migrate, parked, portal, publish, secrets, serve, status, topology, up};
 
 /// Herald: webhook delivery for the platform's domain events.
 #[derive(Debug, clap::Parser)]
@@ -41,6 +43,8 @@ enum Command {
     Secrets(secrets::SecretsCommand),
     /// Print a console link for one tenant (a portal session minted through the API).
     PortalUrl(portal::PortalArgs),
+    /// Is anything stuck? Queues, the oldest waiting delivery, parked counts, failing webhooks.
+    Status(status::StatusArgs),
 }
 
 impl Cli {
@@ -55,6 +59,7 @@ impl Cli {
             Command::Topology(args) => topology::run(args).await,
             Command::Secrets(args) => secrets::run(args).await,
             Command::PortalUrl(args) => portal::run(args).await,
+            Command::Status(args) => status::run(args).await,
         }
     }
 }

@@ -26,6 +26,10 @@ pub struct BrokerArgs {
     /// The topic exchange platform services publish domain events to.
     #[arg(long, env = "EVENTS_EXCHANGE", default_value = Topology::DEFAULT_EXCHANGE)]
     pub events_exchange: String,
+    /// The topic exchange Herald publishes operational events to (webhook failing,
+    /// recovered, disabled; a delivery parked as failed), with their type as routing key.
+    #[arg(long, env = "OPERATIONAL_EXCHANGE", default_value = Topology::DEFAULT_OPERATIONAL_EXCHANGE)]
+    pub operational_exchange: String,
     /// The prefix of every Herald queue.
     #[arg(long, env = "QUEUE_PREFIX", default_value = Topology::DEFAULT_PREFIX, value_parser = parse_prefix)]
     pub queue_prefix: String,
@@ -57,7 +61,8 @@ impl BrokerArgs {
                 .iter()
                 .map(|url| url.expose().to_owned())
                 .collect(),
-            topology: Topology::new(&self.events_exchange, &self.queue_prefix),
+            topology: Topology::new(&self.events_exchange, &self.queue_prefix)
+                .with_operational_exchange(&self.operational_exchange),
             queue_type: self.queue_type,
             ladder: self.retry_delays.clone(),
             defer_delay: self.defer_delay,
@@ -184,6 +189,33 @@ pub struct LifecycleArgs {
     pub drain_timeout: Duration,
 }
 
+/// When a webhook counts as failing, and when Herald disables it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebhookHealthArgs {
+    /// A webhook with only failed attempts for this long is failing: `webhook.failing` is
+    /// announced and `herald status` lists it.
+    #[arg(long, env = "FAILING_AFTER", default_value = "1h", value_parser = humantime_duration)]
+    pub failing_after: Duration,
+    /// A webhook with only failed attempts for this long is disabled (`webhook.disabled`,
+    /// reason `failing`); what it was owed is parked in the failed queue. `off`: never.
+    #[arg(long, env = "AUTO_DISABLE_AFTER", default_value = "5days", value_parser = duration_or_off)]
+    pub auto_disable_after: DurationOrOff,
+}
+
+/// A duration, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationOrOff(pub Option<Duration>);
+
+/// Parses a duration like [`humantime_duration`], or `off`.
+pub fn duration_or_off(text: &str) -> Result<DurationOrOff, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(DurationOrOff(None));
+    }
+    humantime_duration(text)
+        .map(|duration| DurationOrOff(Some(duration)))
+        .map_err(|error| format!("{error}, or `off`"))
+}
+
 /// Parses `10s`, `500ms`, `1m`.
 pub fn humantime_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
@@ -199,6 +231,12 @@ mod tests {
         assert_eq!(humantime_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(humantime_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(humantime_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(
+            duration_or_off("5days"),
+            Ok(DurationOrOff(Some(Duration::from_secs(5 * 86_400))))
+        );
+        assert_eq!(duration_or_off("off"), Ok(DurationOrOff(None)));
+        assert!(duration_or_off("soon").is_err());
         assert!(humantime_duration("10x").is_err());
         assert!(humantime_duration("ten seconds").is_err());
     }

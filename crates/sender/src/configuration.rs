@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use herald_runtime::args::{
-    BrokerArgs, DatabaseArgs, LifecycleArgs, SecretsArgs, humantime_duration,
+    BrokerArgs, DatabaseArgs, LifecycleArgs, SecretsArgs, WebhookHealthArgs, humantime_duration,
 };
 use herald_runtime::http::HttpLimits;
 use herald_runtime::telemetry::TelemetryArgs;
@@ -30,6 +30,8 @@ pub struct SenderConfig {
     pub sender: SenderArgs,
     #[command(flatten)]
     pub lifecycle: LifecycleArgs,
+    #[command(flatten)]
+    pub webhook_health: WebhookHealthArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
     #[command(flatten)]

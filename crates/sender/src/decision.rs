@@ -3,8 +3,8 @@
 //! The service looks the webhook up, makes the attempt and moves the message; everything it
 //! decides on the way is here, as pure functions over what it found:
 //!
-//! - [`screen`]: given the webhook as the registry has it now, is the delivery attempted or
-//!   dropped?
+//! - [`screen`]: given the webhook as the registry has it now, is the delivery attempted,
+//!   dropped (the webhook is gone) or parked (it is disabled: [`parked_while_disabled`])?
 //! - [`after_attempt`]: given how the attempt went, the delivery's headers and the ladder,
 //!   what is recorded in the attempt log and where the message goes.
 
@@ -19,19 +19,46 @@ use herald_store::{AttemptResult, DeliveryTarget, NewAttempt};
 
 use crate::metrics::DropReason;
 
+/// Why a delivery is not attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unattempted {
+    /// The webhook is gone: the delivery is acknowledged, and nothing else.
+    Drop(DropReason),
+    /// The webhook is disabled: the delivery is parked in the failed queue, to be replayed
+    /// once the webhook is fixed and enabled.
+    ParkDisabled,
+}
+
 /// Screens a delivery against its webhook as the registry has it now (`None`: it does not
-/// exist): the target to attempt, or why the delivery is dropped (acknowledged unattempted).
-/// A webhook of another tenant is treated as deleted: a delivery never crosses tenants,
-/// whatever its headers say.
+/// exist): the target to attempt, or why it is not attempted. A webhook of another tenant is
+/// treated as deleted: a delivery never crosses tenants, whatever its headers say.
 pub fn screen(
     target: Option<Arc<DeliveryTarget>>,
     delivery: &DeliveryHeaders,
-) -> Result<Arc<DeliveryTarget>, DropReason> {
+) -> Result<Arc<DeliveryTarget>, Unattempted> {
     match target {
-        None => Err(DropReason::WebhookDeleted),
-        Some(target) if target.tenant_id != delivery.tenant_id => Err(DropReason::WebhookDeleted),
-        Some(target) if !target.enabled => Err(DropReason::WebhookDisabled),
+        None => Err(Unattempted::Drop(DropReason::WebhookDeleted)),
+        Some(target) if target.tenant_id != delivery.tenant_id => {
+            Err(Unattempted::Drop(DropReason::WebhookDeleted))
+        }
+        Some(target) if !target.enabled => Err(Unattempted::ParkDisabled),
         Some(target) => Ok(target),
+    }
+}
+
+/// The `x-last-error` of a delivery parked because its webhook is disabled.
+pub const DISABLED_ERROR: &str = "the webhook is disabled";
+
+/// Where a delivery owed to a disabled webhook goes: the failed queue, at `at`, with its
+/// attempts so far and the reason.
+pub fn parked_while_disabled(delivery: &DeliveryHeaders, at: DateTime<Utc>) -> Route {
+    Route::Park {
+        headers: delivery.clone(),
+        failure: FailureFacts {
+            last_status: None,
+            last_error: DISABLED_ERROR.into(),
+        },
+        failed_at: at,
     }
 }
 
@@ -278,20 +305,32 @@ mod tests {
     }
 
     #[test]
-    fn deleted_disabled_and_other_tenants_webhooks_are_dropped_unattempted() {
+    fn deleted_and_other_tenants_webhooks_are_dropped_and_disabled_ones_parked() {
         let delivery = delivery(0);
-        assert_eq!(
-            screen(None, &delivery).err(),
-            Some(DropReason::WebhookDeleted)
-        );
-        assert_eq!(
-            screen(target("globex", true), &delivery).err(),
-            Some(DropReason::WebhookDeleted)
-        );
+        let dropped = Some(Unattempted::Drop(DropReason::WebhookDeleted));
+        assert_eq!(screen(None, &delivery).err(), dropped);
+        assert_eq!(screen(target("globex", true), &delivery).err(), dropped);
         assert_eq!(
             screen(target("acme", false), &delivery).err(),
-            Some(DropReason::WebhookDisabled)
+            Some(Unattempted::ParkDisabled)
         );
         assert!(screen(target("acme", true), &delivery).is_ok());
+    }
+
+    #[test]
+    fn a_delivery_owed_to_a_disabled_webhook_is_parked_with_its_attempts_and_the_reason() {
+        let owed = delivery(2);
+        let Route::Park {
+            headers,
+            failure,
+            failed_at,
+        } = parked_while_disabled(&owed, at())
+        else {
+            panic!("a disabled webhook's delivery is parked");
+        };
+        assert_eq!(headers, owed, "no attempt was made");
+        assert_eq!(failure.last_status, None);
+        assert_eq!(failure.last_error, DISABLED_ERROR);
+        assert_eq!(failed_at, at());
     }
 }

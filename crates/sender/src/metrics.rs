@@ -28,7 +28,6 @@ herald_runtime::label_values! {
     /// Why a delivery was dropped without an attempt.
     pub enum DropReason {
         WebhookDeleted => "webhook_deleted",
-        WebhookDisabled => "webhook_disabled",
         /// Not a Herald delivery: moved to the rejected queue.
         Malformed => "malformed",
     }
@@ -54,6 +53,8 @@ pub struct SenderMetrics {
     pub registry_version: Gauge,
     pub request_seconds: Histogram,
     pub delivery_latency_seconds: Histogram,
+    /// From entering the deliveries queue to being taken by a sender.
+    pub queue_wait_seconds: Histogram,
 }
 
 impl SenderMetrics {
@@ -70,6 +71,7 @@ impl SenderMetrics {
             registry_version: Gauge::default(),
             request_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             delivery_latency_seconds: Histogram::new(exponential_buckets(0.001, 2.5, 20)),
+            queue_wait_seconds: Histogram::new(exponential_buckets(0.5, 2.0, 16)),
         };
         registry.register(
             "herald_sender_registry_version",
@@ -120,6 +122,11 @@ impl SenderMetrics {
             "herald_sender_delivery_latency_seconds",
             "Time from the event's timestamp to its successful delivery",
             metrics.delivery_latency_seconds.clone(),
+        );
+        registry.register(
+            "herald_sender_queue_wait_seconds",
+            "Time a delivery waited in the deliveries queue before a sender took it (to the second)",
+            metrics.queue_wait_seconds.clone(),
         );
         // Every known series starts at zero, so that rates and dashboards work from the start.
         let _ = metrics.attempts.get_or_create(&AttemptLabels {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::Utc;
 use herald_broker::acks::{Acks, Settle};
+use herald_broker::delivery::enqueued_at;
 use herald_broker::headers::put_str;
 use herald_broker::lapin::BasicProperties;
 use herald_broker::lapin::message::Delivery;
@@ -24,11 +25,12 @@ use herald_runtime::ReadyFlag;
 use herald_runtime::retry::{Backoff, keep_running};
 use herald_runtime::trace::{self, TraceHeaders, continue_trace};
 use herald_store::attempts::RecordError;
-use herald_store::{AttemptRecorder, AttemptResult, DeliveryTarget};
+use herald_store::health::{ParkedDelivery, QueueProgress};
+use herald_store::{AttemptRecorder, AttemptResult, DeliveryTarget, HealthStore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::decision::{self, Decision, Route};
+use crate::decision::{self, Decision, Route, Unattempted};
 use crate::limiter::InFlightLimiter;
 use crate::metrics::{
     AttemptLabels, DropLabels, DropReason, SenderMetrics, StageLabels, status_class,
@@ -51,6 +53,16 @@ pub struct SenderSettings {
     pub seal_keys: Vec<SealKey>,
 }
 
+/// What the sender reads and writes in the database.
+pub struct SenderStores {
+    /// The webhooks' current definitions.
+    pub targets: Arc<TargetCache>,
+    /// The attempt log (and, with it, each webhook's health).
+    pub recorder: AttemptRecorder,
+    /// Announcements of deliveries parked without an attempt, and progress reports.
+    pub health: HealthStore,
+}
+
 /// The sender service.
 pub struct Sender {
     broker: BrokerConfig,
@@ -58,9 +70,11 @@ pub struct Sender {
     targets: Arc<TargetCache>,
     client: DeliveryClient,
     recorder: AttemptRecorder,
+    health: HealthStore,
     metrics: SenderMetrics,
     ready: ReadyFlag,
     limiter: Arc<InFlightLimiter>,
+    progress: Arc<ProgressMark>,
 }
 
 /// What every delivery handler shares within one broker session.
@@ -71,8 +85,10 @@ struct Session {
     targets: Arc<TargetCache>,
     client: DeliveryClient,
     recorder: AttemptRecorder,
+    health: HealthStore,
     metrics: SenderMetrics,
     limiter: Arc<InFlightLimiter>,
+    progress: Arc<ProgressMark>,
     seal_keys: Arc<[SealKey]>,
     defer_delay: Duration,
     /// Cancelled by a handler whose publish failed: the session restarts on fresh connections.
@@ -85,12 +101,16 @@ impl Sender {
     pub fn new(
         broker: BrokerConfig,
         settings: SenderSettings,
-        targets: Arc<TargetCache>,
+        stores: SenderStores,
         client: DeliveryClient,
-        recorder: AttemptRecorder,
         metrics: SenderMetrics,
         ready: ReadyFlag,
     ) -> Self {
+        let SenderStores {
+            targets,
+            recorder,
+            health,
+        } = stores;
         let limiter =
             InFlightLimiter::new(settings.max_in_flight_per_webhook, settings.webhook_wait);
         for delay in broker.ladder.distinct_delays() {
@@ -104,9 +124,11 @@ impl Sender {
             targets,
             client,
             recorder,
+            health,
             metrics,
             ready,
             limiter,
+            progress: Arc::default(),
         }
     }
 
@@ -117,11 +139,19 @@ impl Sender {
                 .clone()
                 .follow_changes(self.metrics.registry_version.clone(), shutdown.clone()),
         );
+        let reporter = tokio::spawn(report_progress(
+            self.health.clone(),
+            self.broker.topology.deliveries_queue(),
+            self.progress.clone(),
+            self.metrics.in_flight.clone(),
+            shutdown.clone(),
+        ));
         keep_running("sender broker session", &shutdown, || {
             self.session(&shutdown)
         })
         .await;
         let _ = follower.await;
+        let _ = reporter.await;
     }
 
     async fn session(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
@@ -139,8 +169,10 @@ impl Sender {
             targets: self.targets.clone(),
             client: self.client.clone(),
             recorder: self.recorder.clone(),
+            health: self.health.clone(),
             metrics: self.metrics.clone(),
             limiter: self.limiter.clone(),
+            progress: self.progress.clone(),
             seal_keys: self.settings.seal_keys.clone().into(),
             defer_delay: self.broker.defer_delay,
             broken: consuming.broken(),
@@ -184,6 +216,14 @@ async fn handle(session: Arc<Session>, delivery: Delivery, acks: Acks) {
     let Delivery {
         data, properties, ..
     } = delivery;
+    if let Some(entered) = enqueued_at(&properties) {
+        session.progress.taken(entered);
+        let waited = (Utc::now() - entered).to_std().unwrap_or_default();
+        session
+            .metrics
+            .queue_wait_seconds
+            .observe(waited.as_secs_f64());
+    }
     // Only what fanout built is sent: anything else on the queue goes to the rejected queue.
     let authentic = DeliveryHeaders::parse(&properties)
         .map_err(|malformed| malformed.to_string())
@@ -246,7 +286,10 @@ async fn attempt_delivery(
     };
     let target = match target {
         Ok(target) => target,
-        Err(dropped) => {
+        Err(Unattempted::ParkDisabled) => {
+            return park_disabled(&session, &delivery, &data, settle).await;
+        }
+        Err(Unattempted::Drop(dropped)) => {
             tracing::info!(webhook_id = %delivery.webhook_id, event_id = %delivery.event_id, reason = dropped.as_str(), "delivery dropped");
             session
                 .metrics
@@ -331,7 +374,7 @@ async fn move_delivery(session: &Session, route: Route, body: &[u8]) -> Result<(
                 event_id = %headers.event_id,
                 attempts = headers.attempts,
                 last_error = %failure.last_error,
-                "delivery failed every attempt; parked in the failed queue"
+                "delivery parked in the failed queue"
             );
             Ok(())
         }
@@ -346,12 +389,88 @@ enum Target {
     Unusable(String),
 }
 
-/// The target of a delivery; `Err(reason)` when it must be dropped; `None` when stopping
-/// while the database is unreachable.
+/// Parks a delivery owed to a disabled webhook in the failed queue, announcing it as
+/// `delivery.failed`, so that it can be replayed once the webhook is fixed and enabled.
+async fn park_disabled(session: &Session, delivery: &DeliveryHeaders, body: &[u8], settle: Settle) {
+    let failed_at = Utc::now();
+    let moved = move_delivery(
+        session,
+        decision::parked_while_disabled(delivery, failed_at),
+        body,
+    )
+    .await;
+    if moved.is_ok() {
+        let parked = ParkedDelivery {
+            tenant_id: delivery.tenant_id.as_str(),
+            webhook_id: delivery.webhook_id.as_str(),
+            event_id: delivery.event_id.as_str(),
+            event_type: delivery.event_type.as_str(),
+            attempts: delivery.attempts,
+            last_status: None,
+            last_error: decision::DISABLED_ERROR,
+            failed_at,
+        };
+        // The delivery itself is safe in the failed queue; only its announcement is lost.
+        if let Err(error) = session.health.announce_parked(&parked).await {
+            tracing::warn!(%error, event_id = %delivery.event_id, "delivery.failed not announced");
+        }
+    }
+    finish(session, settle, moved);
+}
+
+/// The newest enqueue time (whole seconds since the epoch) of a delivery this sender took.
+#[derive(Default)]
+struct ProgressMark(std::sync::atomic::AtomicI64);
+
+impl ProgressMark {
+    fn taken(&self, entered: chrono::DateTime<Utc>) {
+        self.0
+            .fetch_max(entered.timestamp(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn newest(&self) -> Option<chrono::DateTime<Utc>> {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            seconds => chrono::DateTime::from_timestamp(seconds, 0),
+        }
+    }
+}
+
+/// How often a sender reports how far it has come and what it holds.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// Reports this sender's progress through `queue` until `shutdown`, for `herald status`.
+async fn report_progress(
+    health: HealthStore,
+    queue: String,
+    mark: Arc<ProgressMark>,
+    in_flight: prometheus_client::metrics::gauge::Gauge,
+    shutdown: CancellationToken,
+) {
+    let consumer = format!("sender-{}", uuid::Uuid::new_v4());
+    loop {
+        let progress = QueueProgress {
+            consumer: consumer.clone(),
+            queue: queue.clone(),
+            last_enqueued_at: mark.newest(),
+            in_flight: u64::try_from(in_flight.get()).unwrap_or(0),
+        };
+        if let Err(error) = health.report_progress(&progress).await {
+            tracing::debug!(%error, "progress not reported");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(PROGRESS_EVERY) => {}
+        }
+    }
+}
+
+/// The target of a delivery; `Err` when it is not attempted; `None` when stopping while the
+/// database is unreachable.
 async fn current_target(
     session: &Session,
     delivery: &DeliveryHeaders,
-) -> Option<Result<Target, DropReason>> {
+) -> Option<Result<Target, Unattempted>> {
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         match session.targets.get(&delivery.webhook_id).await {

@@ -7,16 +7,18 @@ use std::time::Duration;
 
 use herald_runtime::{Readiness, Registry};
 use herald_store::attempts::AttemptLog;
-use herald_store::{AttemptRecorder, Database, Keyring, WebhookStore};
+use herald_store::{AttemptRecorder, Database, HealthStore, Keyring, WebhookStore};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use herald_broker::BrokerConfig;
+use herald_lifecycle::HealthPolicy;
+use herald_lifecycle::announcer::Announcer;
 
 use crate::configuration::SenderConfig;
 use crate::metrics::SenderMetrics;
-use crate::service::{Sender, SenderSettings};
+use crate::service::{Sender, SenderSettings, SenderStores};
 use crate::targets::TargetCache;
 use herald_delivery::{ClientSettings, DeliveryClient};
 
@@ -46,9 +48,12 @@ pub fn build(
     let sender = Sender::new(
         broker,
         settings,
-        TargetCache::new(WebhookStore::new(database, key)),
+        SenderStores {
+            targets: TargetCache::new(WebhookStore::new(database.clone(), key)),
+            recorder,
+            health: HealthStore::new(database),
+        },
         client,
-        recorder,
         SenderMetrics::register(registry),
         readiness.component("sender broker session"),
     );
@@ -79,6 +84,7 @@ pub async fn run(
         &mut registry,
         &readiness,
     )?;
+    let announcer = Announcer::register(&mut registry);
     let health = serve_and_prepare(
         HttpServer {
             listener: metrics_listener,
@@ -92,7 +98,14 @@ pub async fn run(
         &shutdown,
     )
     .await?;
+    let announcer = announcer.spawn(
+        HealthStore::new(database.clone()),
+        config.broker.config(),
+        HealthPolicy::from(&config.webhook_health),
+        &shutdown,
+    );
     parts.sender.run(shutdown.clone()).await;
+    let _ = announcer.await;
     finish_writes(parts.attempt_writer, config.lifecycle.drain_timeout).await;
     health.await??;
     tracing::info!("sender stopped");

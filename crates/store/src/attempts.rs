@@ -118,6 +118,60 @@ impl AttemptRecord {
     }
 }
 
+/// The end of the attempt batch's statement that keeps `webhook_health` (see
+/// [`crate::health`]) from the rows in `inserted`: per webhook, the last real delivery of the
+/// batch, and the failures after it. A delivery ends a failing period (announcing
+/// `webhook.recovered` when `webhook.failing` was announced); failures start or extend one.
+/// A last attempt that failed announces `delivery.failed`: its delivery is being parked.
+const HEALTH_FROM_INSERTED: &str = "\
+    delivered AS ( \
+        SELECT webhook_id, max(attempted_at) AS at FROM inserted \
+        WHERE NOT test AND result = 'delivered' GROUP BY webhook_id \
+    ), \
+    failures AS ( \
+        SELECT i.webhook_id, min(i.tenant_id) AS tenant_id, min(i.attempted_at) AS first_at, \
+            max(i.attempted_at) AS last_at, count(*) AS n, \
+            (array_agg(i.error ORDER BY i.attempted_at DESC))[1] AS last_error \
+        FROM inserted i LEFT JOIN delivered d USING (webhook_id) \
+        WHERE NOT i.test AND i.result <> 'delivered' AND (d.at IS NULL OR i.attempted_at > d.at) \
+        GROUP BY i.webhook_id \
+    ), \
+    previous AS ( \
+        SELECT h.webhook_id, h.tenant_id, h.failing_since, h.failing_announced, d.at AS delivered_at \
+        FROM webhook_health h JOIN delivered d USING (webhook_id) \
+        WHERE h.failing_since IS NOT NULL AND h.failing_since <= d.at \
+        ORDER BY h.webhook_id FOR UPDATE OF h \
+    ), \
+    recovered AS ( \
+        UPDATE webhook_health h SET failing_since = f.first_at, failed_attempts = coalesce(f.n, 0), \
+            last_error = coalesce(f.last_error, h.last_error), \
+            last_failure_at = coalesce(f.last_at, h.last_failure_at), failing_announced = false \
+        FROM previous p LEFT JOIN failures f USING (webhook_id) \
+        WHERE h.webhook_id = p.webhook_id \
+        RETURNING p.webhook_id, p.tenant_id, p.failing_since, p.failing_announced, p.delivered_at \
+    ), \
+    announced AS ( \
+        INSERT INTO operational_outbox (type, tenant_id, webhook_id, occurred_at, since) \
+        SELECT 'webhook.recovered', tenant_id, webhook_id, delivered_at, failing_since \
+        FROM recovered WHERE failing_announced \
+    ), \
+    parked AS ( \
+        INSERT INTO operational_outbox (type, tenant_id, webhook_id, occurred_at, event_id, \
+            event_type, attempts, last_status, last_error) \
+        SELECT 'delivery.failed', tenant_id, webhook_id, attempted_at, event_id, event_type, \
+            attempt, response_status, coalesce(error, '') \
+        FROM inserted WHERE result = 'failed' AND NOT test \
+    ) \
+    INSERT INTO webhook_health (webhook_id, tenant_id, failing_since, failed_attempts, last_error, last_failure_at) \
+    SELECT f.webhook_id, f.tenant_id, f.first_at, f.n, f.last_error, f.last_at FROM failures f \
+    WHERE NOT EXISTS (SELECT 1 FROM previous p WHERE p.webhook_id = f.webhook_id) \
+    ORDER BY f.webhook_id \
+    ON CONFLICT (webhook_id) DO UPDATE SET \
+        failing_since = coalesce(webhook_health.failing_since, EXCLUDED.failing_since), \
+        failed_attempts = CASE WHEN webhook_health.failing_since IS NULL THEN EXCLUDED.failed_attempts \
+            ELSE webhook_health.failed_attempts + EXCLUDED.failed_attempts END, \
+        last_error = EXCLUDED.last_error, last_failure_at = EXCLUDED.last_failure_at";
+
 /// Reading and writing the attempt log.
 #[derive(Clone)]
 pub struct AttemptLog {
@@ -166,30 +220,34 @@ impl AttemptLog {
 
         let client = self.database.pool().get().await?;
         let statement = client
-            .prepare_cached(
-                // The hourly statistics are written in the same statement, so they count exactly
-                // what the log holds; rows are taken in key order, so that concurrent batches
-                // lock them in the same order.
+            .prepare_cached(&format!(
+                // The hourly statistics and each webhook's health are written in the same
+                // statement, so they follow exactly what the log holds; rows are taken in key
+                // order, so that concurrent batches lock them in the same order.
                 "WITH inserted AS ( \
                      INSERT INTO delivery_attempts (webhook_id, tenant_id, event_id, event_type, attempt, \
                          attempted_at, duration_ms, response_status, error, result, test, response_excerpt) \
                      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], \
                          $6::timestamptz[], $7::int4[], $8::int2[], $9::text[], $10::text[], $11::bool[], $12::text[]) \
-                     RETURNING webhook_id, attempted_at, duration_ms, result, test \
-                 ) \
-                 INSERT INTO delivery_stats_hourly (webhook_id, hour, delivered, will_retry, failed, durations) \
-                 SELECT webhook_id, date_trunc('hour', attempted_at), \
-                     count(*) FILTER (WHERE result = 'delivered'), \
-                     count(*) FILTER (WHERE result = 'will-retry'), \
-                     count(*) FILTER (WHERE result = 'failed'), \
-                     herald_duration_histogram(array_agg(duration_ms)) \
-                 FROM inserted WHERE NOT test GROUP BY 1, 2 ORDER BY 1, 2 \
-                 ON CONFLICT (webhook_id, hour) DO UPDATE SET \
-                     delivered = delivery_stats_hourly.delivered + EXCLUDED.delivered, \
-                     will_retry = delivery_stats_hourly.will_retry + EXCLUDED.will_retry, \
-                     failed = delivery_stats_hourly.failed + EXCLUDED.failed, \
-                     durations = herald_add_histograms(delivery_stats_hourly.durations, EXCLUDED.durations)",
-            )
+                     RETURNING webhook_id, tenant_id, event_id, event_type, attempt, attempted_at, duration_ms, \
+                         response_status, result, test, error \
+                 ), \
+                 rollup AS ( \
+                     INSERT INTO delivery_stats_hourly (webhook_id, hour, delivered, will_retry, failed, durations) \
+                     SELECT webhook_id, date_trunc('hour', attempted_at), \
+                         count(*) FILTER (WHERE result = 'delivered'), \
+                         count(*) FILTER (WHERE result = 'will-retry'), \
+                         count(*) FILTER (WHERE result = 'failed'), \
+                         herald_duration_histogram(array_agg(duration_ms)) \
+                     FROM inserted WHERE NOT test GROUP BY 1, 2 ORDER BY 1, 2 \
+                     ON CONFLICT (webhook_id, hour) DO UPDATE SET \
+                         delivered = delivery_stats_hourly.delivered + EXCLUDED.delivered, \
+                         will_retry = delivery_stats_hourly.will_retry + EXCLUDED.will_retry, \
+                         failed = delivery_stats_hourly.failed + EXCLUDED.failed, \
+                         durations = herald_add_histograms(delivery_stats_hourly.durations, EXCLUDED.durations) \
+                 ), \
+                 {HEALTH_FROM_INSERTED}",
+            ))
             .await?;
         client
             .execute(

@@ -49,7 +49,11 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> Self {
         match error.code().map(|code| code.code()) {
             // Class 08 (connection exception), 57P0x (shutdown, cannot connect now).
-            Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+            // Class 40 (a deadlock or serialization failure): the statement can simply be
+            // run again.
+            Some(code)
+                if code.starts_with("08") || code.starts_with("57P") || code.starts_with("40") =>
+            {
                 StoreError::Unavailable(describe(&error))
             }
             // Class 28: the server refuses this role or password; waiting will not change it.

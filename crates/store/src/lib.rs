@@ -11,6 +11,8 @@
 //!   they hold, so that anyone can wait until a change has been seen).
 //! - [`error`]: [`StoreError`], which tells transient failures (wait and retry) from
 //!   permanent ones (configuration, migration, wrong key).
+//! - [`health`]: each webhook's health (kept by the attempt batches), auto-disable, the
+//!   outbox of operational events, and how far the senders have come through their queue.
 //! - [`keys`]: checking at start that `SECRETS_KEY` opens the stored secrets; rotating it.
 //! - [`secrets`]: encryption at rest of auth header values and signing secrets.
 //! - [`stats`]: a webhook's delivery statistics in fixed buckets, from the hourly rollup the
@@ -23,6 +25,7 @@ pub mod attempts;
 pub mod changes;
 pub mod database;
 pub mod error;
+pub mod health;
 pub mod keys;
 pub mod secrets;
 pub mod stats;
@@ -34,8 +37,9 @@ pub use attempts::{AttemptLog, AttemptRecord, AttemptRecorder, AttemptResult, Ne
 pub use changes::WebhookChange;
 pub use database::{Database, DatabaseConfig};
 pub use error::StoreError;
+pub use health::HealthStore;
 pub use secrets::{Keyring, SecretsKey};
 pub use webhooks::{
-    AuthHeader, DeliveryTarget, NewWebhook, PreviousSecret, Webhook, WebhookPatch, WebhookRoute,
-    WebhookStore,
+    AuthHeader, DeliveryTarget, Disabled, NewWebhook, PreviousSecret, Webhook, WebhookPatch,
+    WebhookRoute, WebhookStore,
 };

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use herald_contract::operational::DisabledReason;
 use herald_contract::{EventType, EventTypeSet, SigningSecret, TenantId, WebhookId};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
@@ -67,6 +68,13 @@ pub struct PreviousSecret {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Why and since when a webhook is disabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Disabled {
+    pub reason: DisabledReason,
+    pub at: DateTime<Utc>,
+}
+
 /// A webhook as stored, secrets decrypted.
 #[derive(Debug, Clone)]
 pub struct Webhook {
@@ -77,6 +85,8 @@ pub struct Webhook {
     pub event_types: Vec<EventType>,
     pub auth_header: Option<AuthHeader>,
     pub enabled: bool,
+    /// Why and since when the webhook is disabled; `None` while it is enabled.
+    pub disabled: Option<Disabled>,
     pub description: Option<String>,
     pub signing_secret: SigningSecret,
     pub previous_secret: Option<PreviousSecret>,
@@ -139,7 +149,7 @@ pub(crate) const SIGNING_SECRET: &str = "signing_secret";
 const WEBHOOK_COLUMNS: &str = "w.id, w.tenant_id, w.name, w.url, w.event_types, \
     w.auth_header_name, w.auth_header_value_sealed, w.enabled, w.description, \
     w.signing_secret_sealed, w.previous_secret_sealed, w.previous_secret_expires_at, \
-    w.created_at, w.updated_at";
+    w.created_at, w.updated_at, w.disabled_reason, w.disabled_at";
 
 const LAST_ATTEMPT_JOIN: &str = "LEFT JOIN LATERAL ( \
         SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.attempt, d.attempted_at, \
@@ -193,7 +203,7 @@ impl WebhookStore {
                 "INSERT INTO webhooks (id, tenant_id, name, url, event_types, auth_header_name, \
                      auth_header_value_sealed, enabled, description, signing_secret_sealed) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 RETURNING created_at, updated_at",
+                 RETURNING created_at, updated_at, disabled_reason, disabled_at",
                 &[
                     &id.as_str(),
                     &new.tenant_id.as_str(),
@@ -209,6 +219,7 @@ impl WebhookStore {
             )
             .await
             .map_err(|e| name_taken_or(e, &new.name))?;
+        let disabled = decode_disabled(&row, &id)?;
         Ok(Webhook {
             id,
             tenant_id: new.tenant_id,
@@ -217,6 +228,7 @@ impl WebhookStore {
             event_types: new.event_types,
             auth_header: new.auth_header,
             enabled: new.enabled,
+            disabled,
             description: new.description,
             signing_secret: secret,
             previous_secret: None,
@@ -353,12 +365,14 @@ impl WebhookStore {
                     &[&id.as_str()],
                 )
                 .await?;
-            transaction
-                .execute(
-                    "DELETE FROM delivery_stats_hourly WHERE webhook_id = $1",
-                    &[&id.as_str()],
-                )
-                .await?;
+            for table in ["delivery_stats_hourly", "webhook_health"] {
+                transaction
+                    .execute(
+                        &format!("DELETE FROM {table} WHERE webhook_id = $1"),
+                        &[&id.as_str()],
+                    )
+                    .await?;
+            }
         }
         transaction.commit().await?;
         Ok(deleted > 0)
@@ -503,6 +517,7 @@ impl WebhookStore {
             event_types: parse_event_types(row)?,
             auth_header,
             enabled: row.try_get("enabled")?,
+            disabled: decode_disabled(row, &id)?,
             description: row.try_get("description")?,
             signing_secret,
             previous_secret,
@@ -564,6 +579,21 @@ fn decode_route(row: &Row) -> Result<WebhookRoute, StoreError> {
         enabled: row.try_get("enabled")?,
         id,
     })
+}
+
+fn decode_disabled(row: &Row, id: &WebhookId) -> Result<Option<Disabled>, StoreError> {
+    let reason: Option<String> = row.try_get("disabled_reason")?;
+    let at: Option<DateTime<Utc>> = row.try_get("disabled_at")?;
+    match (reason, at) {
+        (Some(reason), Some(at)) => Ok(Some(Disabled {
+            reason: DisabledReason::parse(&reason).ok_or_else(|| StoreError::Corrupt {
+                webhook_id: id.to_string(),
+                field: "disabled reason",
+            })?,
+            at,
+        })),
+        _ => Ok(None),
+    }
 }
 
 fn parse_id(row: &Row) -> Result<WebhookId, StoreError> {

@@ -8,6 +8,7 @@ mod event_types;
 mod failed;
 mod pagination;
 mod stats;
+mod status;
 mod webhooks;
 
 use axum::Json;
@@ -26,7 +27,7 @@ pub(crate) use pagination::PageQuery;
     info(title = "Herald management API", description = "Webhooks per tenant, their attempt logs, test deliveries and secret rotation."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "webhooks"), (name = "catalog"), (name = "failed"), (name = "access"))
+    tags((name = "webhooks"), (name = "catalog"), (name = "failed"), (name = "access"), (name = "operations"))
 )]
 struct ApiDoc;
 
@@ -64,6 +65,7 @@ pub fn router() -> axum::Router<ApiState> {
         .routes(routes!(failed::purge_rejected))
         .routes(routes!(failed::tenant_list))
         .routes(routes!(failed::tenant_replay))
+        .routes(routes!(status::get))
         .routes(routes!(access::create_session))
         .routes(routes!(access::create_key, access::list_keys))
         .routes(routes!(access::delete_key))

@@ -6,5 +6,6 @@ pub mod portal;
 pub mod publish;
 pub mod secrets;
 pub mod serve;
+pub mod status;
 pub mod topology;
 pub mod up;

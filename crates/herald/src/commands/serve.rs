@@ -9,14 +9,19 @@ use anyhow::Context;
 use herald_api::{AdminToken, ApiState, Authenticator, SessionKeys};
 use herald_broker::BrokerConfig;
 use herald_delivery::{DeliveryArgs, DeliveryClient};
-use herald_runtime::args::{BrokerArgs, DatabaseArgs, RetentionArgs, SecretsArgs};
+use herald_lifecycle::HealthPolicy;
+use herald_lifecycle::announcer::Announcer;
+use herald_lifecycle::status::StatusGauges;
+use herald_runtime::args::{
+    BrokerArgs, DatabaseArgs, RetentionArgs, SecretsArgs, WebhookHealthArgs,
+};
 use herald_runtime::http::HttpLimits;
 use herald_runtime::secret::{Secret, value_or_file};
 use herald_runtime::telemetry::{self, TelemetryArgs};
 use herald_runtime::{Readiness, Registry, shutdown};
 use herald_store::api_keys::ApiKeyStore;
 use herald_store::attempts::AttemptLog;
-use herald_store::{Database, Keyring, WebhookStore};
+use herald_store::{Database, HealthStore, Keyring, WebhookStore};
 use tokio::net::TcpListener;
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +40,8 @@ pub struct ServeArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub retention: RetentionArgs,
+    #[command(flatten)]
+    pub webhook_health: WebhookHealthArgs,
 }
 
 /// How often old attempts are looked for.
@@ -82,16 +89,30 @@ impl HttpArgs {
     }
 }
 
-/// The API's state on `database`; console URLs start with `public_url`.
+/// What the API is configured with, besides its database and keys.
+pub struct ApiConfig<'a> {
+    pub delivery: &'a DeliveryArgs,
+    pub http: &'a HttpArgs,
+    /// The address the API is bound to.
+    pub bound: SocketAddr,
+    pub broker: BrokerConfig,
+    pub policy: HealthPolicy,
+}
+
+/// The API's state on `database`.
 pub fn api_state(
     database: &Database,
     key: Keyring,
-    delivery: &DeliveryArgs,
     token: AdminToken,
-    broker: BrokerConfig,
-    public_url: String,
-    frame_ancestors: &herald_api::console::FrameAncestors,
+    config: ApiConfig<'_>,
 ) -> anyhow::Result<ApiState> {
+    let ApiConfig {
+        delivery,
+        http,
+        bound,
+        broker,
+        policy,
+    } = config;
     let api_keys = ApiKeyStore::new(database.clone());
     Ok(ApiState {
         broker,
@@ -101,12 +122,34 @@ pub fn api_state(
             keys: api_keys.clone(),
         }),
         api_keys,
-        public_url,
-        frame_ancestors: frame_ancestors.clone(),
+        public_url: http.public_url(bound),
+        frame_ancestors: http.console_frame_ancestors.clone(),
         webhooks: WebhookStore::new(database.clone(), key),
         attempts: AttemptLog::new(database.clone()),
         client: DeliveryClient::new(delivery.settings())?,
+        health: HealthStore::new(database.clone()),
+        failing_after: policy.failing_after,
     })
+}
+
+/// Starts sampling the status gauges and announcing operational events (the API announces
+/// the webhooks it disables, and stands in for senders that are all down).
+pub fn start_lifecycle(
+    gauges: StatusGauges,
+    announcer: Announcer,
+    broker: BrokerConfig,
+    database: &Database,
+    policy: HealthPolicy,
+    shutdown: &tokio_util::sync::CancellationToken,
+) {
+    let health = HealthStore::new(database.clone());
+    gauges.spawn(
+        broker.clone(),
+        health.clone(),
+        policy.failing_after,
+        shutdown,
+    );
+    let _announcer = announcer.spawn(health, broker, policy, shutdown);
 }
 
 /// Binds the API's address.
@@ -137,16 +180,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
         &shutdown,
     );
-    herald_runtime::broker::watch_parked_depth(args.broker.config(), &mut registry, &shutdown);
+    let gauges = StatusGauges::register(&mut registry);
+    let announcer = Announcer::register(&mut registry);
+    let policy = HealthPolicy::from(&args.webhook_health);
     let listener = bind(args.http.http_addr).await?;
     let api = herald_api::router(api_state(
         &database,
         key.clone(),
-        &args.delivery,
         token,
-        args.broker.config(),
-        args.http.public_url(listener.local_addr()?),
-        &args.http.console_frame_ancestors,
+        ApiConfig {
+            delivery: &args.delivery,
+            http: &args.http,
+            bound: listener.local_addr()?,
+            broker: args.broker.config(),
+            policy,
+        },
     )?);
     let server = serve_and_prepare(
         HttpServer {
@@ -165,6 +213,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.retention.attempt_retention,
         PRUNE_EVERY,
         shutdown.clone(),
+    );
+    start_lifecycle(
+        gauges,
+        announcer,
+        args.broker.config(),
+        &database,
+        policy,
+        &shutdown,
     );
     server.await??;
     tracing::info!("management API stopped");

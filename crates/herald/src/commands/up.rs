@@ -10,7 +10,12 @@ use herald_delivery::DeliveryArgs;
 use herald_fanout::Fanout;
 use herald_fanout::configuration::FanoutArgs;
 use herald_fanout::metrics::FanoutMetrics;
-use herald_runtime::args::{BrokerArgs, DatabaseArgs, LifecycleArgs, RetentionArgs, SecretsArgs};
+use herald_lifecycle::HealthPolicy;
+use herald_lifecycle::announcer::Announcer;
+use herald_lifecycle::status::StatusGauges;
+use herald_runtime::args::{
+    BrokerArgs, DatabaseArgs, LifecycleArgs, RetentionArgs, SecretsArgs, WebhookHealthArgs,
+};
 use herald_runtime::telemetry::{self, TelemetryArgs};
 use herald_runtime::{Readiness, Registry, shutdown};
 use herald_sender::SenderArgs;
@@ -46,6 +51,8 @@ pub struct UpArgs {
     http: HttpArgs,
     #[command(flatten)]
     retention: RetentionArgs,
+    #[command(flatten)]
+    webhook_health: WebhookHealthArgs,
     /// Where `up` keeps the admin token and secrets key it generates
     /// (default: `$XDG_DATA_HOME/herald`, else `~/.local/share/herald`).
     #[arg(long, env = "HERALD_STATE_DIR")]
@@ -93,7 +100,9 @@ pub async fn start(
     let database = Database::new(&args.database.config())?;
     let mut registry = Registry::default();
     let readiness = Readiness::default();
-    herald_runtime::broker::watch_parked_depth(broker.clone(), &mut registry, &shutdown);
+    let gauges = StatusGauges::register(&mut registry);
+    let announcer = Announcer::register(&mut registry);
+    let policy = HealthPolicy::from(&args.webhook_health);
     let fanout = Fanout::new(
         broker.clone(),
         args.fanout.settings(drain, seal_key(key.current())),
@@ -102,7 +111,7 @@ pub async fn start(
         readiness.component("fanout broker session"),
     );
     let sender = herald_sender::startup::build(
-        broker,
+        broker.clone(),
         args.delivery.settings(),
         args.sender.settings(drain, seal_keys(&key)),
         database.clone(),
@@ -113,11 +122,14 @@ pub async fn start(
     let api = serve::api_state(
         &database,
         key.clone(),
-        &args.delivery,
         admin_token,
-        args.broker.config(),
-        args.http.public_url(listener.local_addr()?),
-        &args.http.console_frame_ancestors,
+        serve::ApiConfig {
+            delivery: &args.delivery,
+            http: &args.http,
+            bound: listener.local_addr()?,
+            broker: args.broker.config(),
+            policy,
+        },
     )?;
     announce(&listener.local_addr()?.to_string(), &token, &state_dir);
     let server = serve_and_prepare(
@@ -138,6 +150,7 @@ pub async fn start(
         serve::PRUNE_EVERY,
         shutdown.clone(),
     );
+    serve::start_lifecycle(gauges, announcer, broker, &database, policy, &shutdown);
     tokio::join!(
         fanout.run(shutdown.clone()),
         sender.sender.run(shutdown.clone())
