@@ -324,6 +324,7 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
         ("DELETE", "/v1/tenants/{tenantId}/api-keys/{keyId}"),
         ("DELETE", "/v1/tenants/{tenantId}/webhooks/{webhookId}"),
         ("GET", "/v1/event-types"),
+        ("GET", "/v1/status"),
         ("GET", "/v1/tenants/{tenantId}/api-keys"),
         ("GET", "/v1/tenants/{tenantId}/failed"),
         ("GET", "/v1/tenants/{tenantId}/webhooks"),

@@ -3,6 +3,16 @@ use std::collections::BTreeSet;
 use herald_tests::app::{Options, TestApp};
 
 const DASHBOARD: &str = include_str!("../../deploy/grafana/herald-dashboard.json");
+const ALERTS: &str = include_str!("../../deploy/prometheus/alerts.yaml");
+
+/// The PromQL expressions of the alert rules (each written on its `expr:` line).
+fn alert_expressions() -> Vec<&'static str> {
+    ALERTS
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("expr:"))
+        .map(str::trim)
+        .collect()
+}
 
 /// Every `herald_…` metric family a PromQL expression names.
 fn metric_families(expr: &str) -> Vec<String> {
@@ -24,7 +34,7 @@ fn metric_families(expr: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_metric_the_grafana_dashboard_queries_is_exported() {
+async fn every_metric_the_grafana_dashboard_and_the_alert_rules_query_is_exported() {
     // Arrange
     let dashboard: serde_json::Value =
         serde_json::from_str(DASHBOARD).expect("the dashboard is valid JSON");
@@ -34,6 +44,10 @@ async fn every_metric_the_grafana_dashboard_queries_is_exported() {
         .iter()
         .flat_map(|panel| panel["targets"].as_array().cloned().unwrap_or_default())
         .flat_map(|target| metric_families(target["expr"].as_str().unwrap_or_default()))
+        .collect();
+    let alerted: BTreeSet<String> = alert_expressions()
+        .into_iter()
+        .flat_map(metric_families)
         .collect();
     let app = TestApp::spawn(Options::default()).await;
 
@@ -45,6 +59,10 @@ async fn every_metric_the_grafana_dashboard_queries_is_exported() {
         queried.len() >= 10,
         "the dashboard queries only {queried:?}"
     );
+    assert!(
+        alert_expressions().len() >= 8 && alerted.len() >= 8,
+        "the alert rules query only {alerted:?}"
+    );
     let exported: BTreeSet<&str> = metrics
         .lines()
         .filter_map(|line| line.strip_prefix("# TYPE "))
@@ -52,11 +70,12 @@ async fn every_metric_the_grafana_dashboard_queries_is_exported() {
         .collect();
     let missing: Vec<&String> = queried
         .iter()
+        .chain(&alerted)
         .filter(|name| !exported.contains(name.as_str()))
         .collect();
     assert!(
         missing.is_empty(),
-        "the dashboard queries metrics Herald does not export: {missing:?}"
+        "the dashboard or the alerts query metrics Herald does not export: {missing:?}"
     );
 }
 

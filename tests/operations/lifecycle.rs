@@ -240,8 +240,11 @@ async fn a_webhook_failing_too_long_is_disabled_what_it_was_owed_is_parked_and_r
         attempts.last().unwrap().json()["meta"]["eventId"],
         published["eventId"]
     );
-    let (_, webhook) = app.api.call(Method::GET, &path, None).await;
-    assert_eq!(webhook["lastAttempt"]["result"], "delivered", "{webhook:#}");
+    wait::until("the delivery recorded", Duration::from_secs(10), || async {
+        let (_, webhook) = app.api.call(Method::GET, &path, None).await;
+        (webhook["lastAttempt"]["result"] == "delivered").then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

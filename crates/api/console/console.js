@@ -142,8 +142,13 @@ function tenantPicker() {
 
 // --- the list --------------------------------------------------------------------------------
 
-function badge(attempt, enabled) {
-  if (!enabled) return h("span", { class: "badge disabled" }, "Disabled");
+function badge(attempt, enabled, webhook) {
+  if (!enabled) {
+    const failing = webhook && webhook.disabledReason === "failing";
+    const since = webhook && webhook.disabledAt ? ` since ${when(webhook.disabledAt)}` : "";
+    return h("span", { class: "badge disabled", title: (failing ? "Disabled by Herald: the endpoint kept failing" : "Disabled") + since },
+      failing ? "Disabled: failing" : "Disabled");
+  }
   if (!attempt) return h("span", { class: "badge none" }, "No deliveries yet");
   const label = { delivered: "Delivered", "will-retry": "Retrying", failed: "Failed" }[attempt.result] || attempt.result;
   const detail = [
@@ -185,7 +190,7 @@ async function listView() {
       h("td", {}, h("a", { href: "#", onclick: (event) => { event.preventDefault(); detailView(webhook.id); } }, webhook.name)),
       h("td", { class: "url" }, webhook.url),
       h("td", {}, webhook.eventTypes.join(", ")),
-      h("td", {}, badge(webhook.lastAttempt, webhook.enabled)))));
+      h("td", {}, badge(webhook.lastAttempt, webhook.enabled, webhook)))));
   };
   await render();
   state.timer = setInterval(render, 3000);
@@ -298,7 +303,10 @@ async function detailView(id) {
   const header = h("section", { class: "card" },
     h("div", { class: "row spread" },
       h("div", {}, h("h2", {}, webhook.name), h("div", { class: "url mono" }, webhook.url)),
-      badge(webhook.lastAttempt, webhook.enabled)),
+      badge(webhook.lastAttempt, webhook.enabled, webhook)),
+    webhook.disabledReason === "failing" ? h("p", { class: "error", id: "disabled-notice" },
+      `Herald disabled this webhook on ${when(webhook.disabledAt)} because its endpoint kept failing. ` +
+      "Fix the endpoint, enable the webhook, then replay its failed deliveries below.") : null,
     h("p", { class: "muted" }, `Events: ${webhook.eventTypes.join(", ")}`),
     webhook.description ? h("p", {}, webhook.description) : null,
     h("div", { class: "actions" },

@@ -1,5 +1,6 @@
 //! The console's queries at scale: a tenant's failed deliveries while the failed queue holds
-//! 100 000 messages of other tenants, and a webhook's stats over a million attempts.
+//! 100 000 messages of other tenants, and a webhook's stats over a million attempts; and the
+//! operators' `GET /v1/status` with that failed queue.
 
 use std::time::Instant;
 
@@ -29,6 +30,8 @@ pub struct ConsoleQueries {
     pub stats_24h: Percentiles,
     /// `GET …/stats?window=7d`.
     pub stats_7d: Percentiles,
+    /// `GET /v1/status` (every queue, the oldest waiting delivery, failing webhooks).
+    pub status: Percentiles,
 }
 
 const TENANT: &str = crate::publishing::TENANT;
@@ -148,6 +151,7 @@ pub async fn run(
         webhook_attempts: attempts,
         stats_24h: time(&http, &stats("24h")).await?,
         stats_7d: time(&http, &stats("7d")).await?,
+        status: time(&http, &format!("{api}/v1/status")).await?,
     })
 }
 

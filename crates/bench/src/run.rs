@@ -393,6 +393,7 @@ async fn console_queries(args: &Args) -> anyhow::Result<()> {
     );
     line("stats, 24h", &measured.stats_24h);
     line("stats, 7d", &measured.stats_7d);
+    line("status (GET /v1/status)", &measured.status);
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&serde_json::json!({ "console": measured }))?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
