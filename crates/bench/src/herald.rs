@@ -8,10 +8,37 @@ use herald_store::{Database, DatabaseConfig, NewWebhook, SecretsKey, WebhookStor
 
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt};
+
 use herald_testkit::processes::{Output, Process, ProcessCost, free_port};
 use herald_testkit::{Isolation, Receiver};
 
 use crate::publishing::TENANT;
+
+/// The tenants the registry's other webhooks are spread over.
+pub const OTHER_TENANTS: usize = 10_000;
+
+/// Creates `count` webhooks of other tenants than the bench's, 32 at a time.
+async fn seed_others(store: &WebhookStore, count: usize, url: &str) -> anyhow::Result<()> {
+    futures::stream::iter(0..count)
+        .map(|i| async move {
+            store
+                .create(NewWebhook {
+                    tenant_id: format!("tenant-{}", i % OTHER_TENANTS).parse()?,
+                    name: format!("other-{i}"),
+                    url: url.to_owned(),
+                    event_types: vec![EventType::ContactCreated],
+                    auth_header: None,
+                    enabled: true,
+                    description: None,
+                })
+                .await?;
+            Ok::<_, anyhow::Error>(())
+        })
+        .buffer_unordered(32)
+        .try_collect::<()>()
+        .await
+}
 
 /// Where the shared services are.
 #[derive(Debug, Clone)]
@@ -59,6 +86,8 @@ pub enum Layout {
 /// A running Herald and a publisher into its events exchange.
 pub struct HeraldUnderTest {
     processes: Vec<Process>,
+    /// From spawning the processes to all of them ready (fanout loads its routing index first).
+    pub startup: Duration,
     /// The database Herald runs on.
     pub database_url: String,
     /// `herald up`'s API, when the layout is [`Layout::Up`].
@@ -79,14 +108,28 @@ impl HeraldUnderTest {
         receiver: &Receiver,
         extra_env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
+        Self::start_with_others(services, layout, webhooks, 0, receiver, extra_env).await
+    }
+
+    /// Like [`HeraldUnderTest::start`], with `others` more webhooks in the registry, spread
+    /// over [`OTHER_TENANTS`] other tenants (subscribed to the same type, never matched).
+    pub async fn start_with_others(
+        services: &Services,
+        layout: Layout,
+        webhooks: usize,
+        others: usize,
+        receiver: &Receiver,
+        extra_env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let isolated = services.isolate()?;
         let amqp_url = isolated.vhost.amqp_url();
         let database = Database::new(&DatabaseConfig {
             url: isolated.database.url.clone(),
-            pool_size: 2,
+            pool_size: 8,
         })?;
         database.prepare().await?;
         let store = WebhookStore::new(database, SecretsKey::from_base64(SECRETS_KEY)?);
+        seed_others(&store, others, &receiver.url("/other")).await?;
         for i in 0..webhooks {
             store
                 .create(NewWebhook {
@@ -113,6 +156,7 @@ impl HeraldUnderTest {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         let mut processes = Vec::new();
+        let spawned = std::time::Instant::now();
         match layout {
             Layout::Separate { senders } => {
                 let port = free_port()?;
@@ -143,14 +187,16 @@ impl HeraldUnderTest {
             }
         }
         for process in &processes {
-            process.wait_ready(Duration::from_secs(60)).await?;
+            process.wait_ready(Duration::from_secs(120)).await?;
         }
+        let startup = spawned.elapsed();
         let connection = Connection::connect(&amqp_url, ConnectionProperties::default()).await?;
         let publisher = Publisher::open(&connection).await?;
         let api_url = matches!(layout, Layout::Up)
             .then(|| processes.first().map(Process::base_url))
             .flatten();
         Ok(Self {
+            startup,
             database_url: isolated.database.url.clone(),
             api_url,
             processes,

@@ -9,11 +9,15 @@
 //! - [`publishing`]: events published in bursts or at a steady rate.
 //! - [`report`]: the table and the JSON document.
 //! - [`run`]: the scenarios in order.
+//! - [`scale`]: how the costs grow with webhooks per event and with the registry; [`plot`]
+//!   draws them as SVG charts.
 
 pub mod ceilings;
 pub mod console;
 pub mod herald;
+pub mod plot;
 pub mod publishing;
 pub mod report;
 pub mod run;
+pub mod scale;
 pub mod stats;

@@ -47,6 +47,9 @@ pub struct EndToEnd {
     pub ratio_to_amqp_ceiling_per_hop: f64,
     /// `deliveries_per_s` / ceiling B.
     pub ratio_to_http_ceiling: f64,
+    /// Herald's own CPU time (fanout and senders, or `herald up`) during the run, per
+    /// delivery, in microseconds.
+    pub cpu_per_delivery_us: f64,
     pub processes: Vec<ProcessCost>,
 }
 
@@ -142,6 +145,10 @@ impl Report {
                     cost.process, cost.cpu_seconds, cost.peak_rss_mib
                 ));
             }
+            line(format!(
+                "    Herald CPU per delivery {:>6.1} µs",
+                run.cpu_per_delivery_us
+            ));
         }
         line(String::new());
         for (name, run) in [

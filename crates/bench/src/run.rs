@@ -7,12 +7,13 @@ use anyhow::Context;
 use bytes::Bytes;
 use clap::Parser;
 
+use crate::scale::{Scale, ScaleSizes};
 use crate::{ceilings, publishing};
 
 use crate::herald::{HeraldUnderTest, Layout, Services};
 use crate::report::{BoundRun, Ceilings, EndToEnd, LatencyBound, LatencyRuns, PacedRun, Report};
 use crate::stats::{Percentiles, per_second};
-use herald_testkit::{Behaviour, Clock, Receiver};
+use herald_testkit::{Behaviour, Clock, ProcessCost, Receiver};
 
 /// Benchmarks Herald on this machine's RabbitMQ and PostgreSQL (in a vhost and a database of
 /// its own) against a local receiver.
@@ -35,6 +36,13 @@ pub struct Args {
     /// other tenants parked, and a webhook's stats over a million attempts.
     #[arg(long)]
     console: bool,
+    /// Run only the scale scenarios: deliveries/s, latency, CPU and memory as the webhooks per
+    /// event (1 → 1000) and the registry (0 → 100 000 webhooks of 10 000 tenants) grow.
+    #[arg(long)]
+    scale: bool,
+    /// With `--scale`: also write SVG charts of it into this directory.
+    #[arg(long, requires = "scale")]
+    plot: Option<PathBuf>,
 }
 
 /// Volumes of a run.
@@ -56,6 +64,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     herald_testkit::binary("herald")?;
     if args.console {
         return console_queries(&args).await;
+    }
+    if args.scale {
+        let sizes = if args.quick {
+            ScaleSizes::quick()
+        } else {
+            ScaleSizes::full()
+        };
+        return scale_run(&args, &sizes).await;
     }
     let volumes = if args.quick {
         Volumes {
@@ -226,7 +242,7 @@ fn progress(what: &str) {
 
 /// A warm-up, then `events` published as fast as confirms allow, counted at the receiver.
 #[allow(clippy::too_many_arguments)]
-async fn end_to_end_run(
+pub(crate) async fn end_to_end_run(
     herald: &HeraldUnderTest,
     receiver: &Receiver,
     clock: &Clock,
@@ -238,6 +254,7 @@ async fn end_to_end_run(
 ) -> anyhow::Result<EndToEnd> {
     warm_up(herald, receiver, clock, webhooks).await?;
     receiver.reset();
+    let before = herald.costs();
     let started = clock.nanos();
     let publishing =
         publishing::burst(&herald.publisher, &herald.exchange, clock, events, WINDOW).await?;
@@ -251,6 +268,7 @@ async fn end_to_end_run(
     );
     let seen = receiver.seen();
     let deliveries_per_s = per_second(seen.received, seen.last.saturating_sub(started));
+    let processes = herald.costs();
     Ok(EndToEnd {
         name: name.to_owned(),
         layout: layout.to_owned(),
@@ -263,10 +281,26 @@ async fn end_to_end_run(
         ratio_to_amqp_ceiling_per_hop: deliveries_per_s
             / (ceilings.amqp_messages_per_s / f64::from(HOPS)),
         ratio_to_http_ceiling: deliveries_per_s / ceilings.http_posts_per_s,
-        processes: herald.costs(),
+        cpu_per_delivery_us: cpu_per_delivery_us(&before, &processes, seen.received),
+        processes,
     })
 }
 
+/// Herald's own CPU time (every process's, between the two samples) per delivery, in µs.
+pub(crate) fn cpu_per_delivery_us(
+    before: &[ProcessCost],
+    after: &[ProcessCost],
+    deliveries: u64,
+) -> f64 {
+    let spent: f64 = after
+        .iter()
+        .zip(before)
+        .map(|(after, before)| after.cpu_seconds - before.cpu_seconds)
+        .sum();
+    spent * 1e6 / deliveries.max(1) as f64
+}
+
+/// About 500 deliveries' worth of events (at least one), delivered before measuring.
 async fn warm_up(
     herald: &HeraldUnderTest,
     receiver: &Receiver,
@@ -274,10 +308,11 @@ async fn warm_up(
     webhooks: usize,
 ) -> anyhow::Result<()> {
     receiver.reset();
-    publishing::burst(&herald.publisher, &herald.exchange, clock, 500, WINDOW).await?;
+    let events = (500 / webhooks.max(1)).max(1);
+    publishing::burst(&herald.publisher, &herald.exchange, clock, events, WINDOW).await?;
     anyhow::ensure!(
         receiver
-            .wait_for_count((500 * webhooks) as u64, Duration::from_secs(60))
+            .wait_for_count((events * webhooks) as u64, Duration::from_secs(60))
             .await,
         "the warm-up did not arrive"
     );
@@ -358,6 +393,49 @@ fn git_commit() -> String {
         .filter(|out| out.status.success())
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The scale scenarios alone, after this run's ceilings.
+async fn scale_run(args: &Args, sizes: &ScaleSizes) -> anyhow::Result<()> {
+    let services = Services {
+        rabbitmq: args.rabbitmq.clone(),
+        postgres: args.postgres.clone(),
+    };
+    let clock = Clock::start();
+    let receiver = Receiver::counting(clock).await?;
+    let measured = measure_scale(&services, &receiver, &clock, sizes).await?;
+    print(&measured.table());
+    if let Some(dir) = &args.plot {
+        crate::plot::scale_charts(&measured, dir)?;
+        progress(&format!("charts written to {}", dir.display()));
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&serde_json::json!({ "scale": measured }))?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Measures the ceilings (small volumes), then every point of `sizes`.
+pub async fn measure_scale(
+    services: &Services,
+    receiver: &Receiver,
+    clock: &Clock,
+    sizes: &ScaleSizes,
+) -> anyhow::Result<Scale> {
+    progress("scale: ceilings");
+    let sample_body = Bytes::from(crate::publishing::event_body(clock, 0));
+    let amqp = {
+        let isolated = services.isolate()?;
+        ceilings::amqp(&isolated.vhost.amqp_url(), 5_000, sample_body.len() + 150).await?
+    };
+    let http = ceilings::http(receiver, 5_000, 256, sample_body).await?;
+    let ceilings = Ceilings {
+        amqp_messages_per_s: amqp,
+        http_posts_per_s: http,
+        broker_hops_per_delivery: HOPS,
+    };
+    crate::scale::run(services, receiver, clock, &ceilings, sizes).await
 }
 
 /// The console scenario alone.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::Utc;
-use futures::future::join_all;
+use futures::StreamExt;
 use herald_broker::acks::Acks;
 use herald_broker::headers::{get_str, put_str};
 use herald_broker::lapin::BasicProperties;
@@ -14,7 +14,7 @@ use herald_broker::session::ConsumingSession;
 use herald_broker::{BrokerConfig, DeliveryHeaders, PublishError, Publisher, SealKey};
 use herald_contract::payload::build_payload;
 use herald_contract::topology::headers;
-use herald_contract::{DomainEvent, EventEnvelope, RejectReason};
+use herald_contract::{DomainEvent, EventEnvelope, RejectReason, WebhookId};
 use herald_runtime::ReadyFlag;
 use herald_runtime::retry::keep_running;
 use herald_runtime::trace::{self, TraceHeaders, continue_trace};
@@ -218,6 +218,9 @@ enum HandlingError {
     Rejecting(PublishError),
 }
 
+/// The most deliveries of one event awaiting their confirms at once.
+const CONFIRMS_IN_FLIGHT_PER_EVENT: usize = 128;
+
 /// Publishes one delivery per matching webhook and waits for every confirm.
 async fn fan_out(
     session: &Session,
@@ -241,14 +244,10 @@ async fn fan_out(
         traceparent,
         tracestate,
     } = trace::outgoing(&span, incoming);
-    let publishes = webhooks.iter().map(|webhook_id| {
-        let body = build_payload(webhook_id, event);
-        let mut headers = DeliveryHeaders::fresh(
-            webhook_id.clone(),
-            event,
-            traceparent.clone(),
-            tracestate.clone(),
-        );
+    let publishes = webhooks.iter().cloned().map(|webhook_id: WebhookId| {
+        let body = build_payload(&webhook_id, event);
+        let mut headers =
+            DeliveryHeaders::fresh(webhook_id, event, traceparent.clone(), tracestate.clone());
         headers.seal = Some(session.seal.seal(&headers, &body));
         let properties = headers.to_properties(None);
         async move {
@@ -258,7 +257,12 @@ async fn fan_out(
                 .await
         }
     });
-    let results = join_all(publishes).await;
+    // Built and published as confirms come back, at most a window at a time: an event that
+    // matches thousands of webhooks holds a window of bodies, not all of them.
+    let results: Vec<Result<(), PublishError>> = futures::stream::iter(publishes)
+        .buffer_unordered(CONFIRMS_IN_FLIGHT_PER_EVENT)
+        .collect()
+        .await;
     let published = results.iter().filter(|result| result.is_ok()).count();
     session
         .metrics

@@ -1,0 +1,173 @@
+//! The scale run as SVG charts (`--plot DIR`).
+
+use std::path::Path;
+
+use anyhow::Context;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+
+use crate::scale::Scale;
+
+/// One line of a chart: a name and its points.
+struct Series<'a> {
+    name: &'a str,
+    points: Vec<(f64, f64)>,
+}
+
+const COLOURS: [RGBColor; 3] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+];
+
+/// Writes a line chart of `series` to `path`; `log_x` puts x on a logarithmic axis.
+fn line_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+    log_x: bool,
+) -> anyhow::Result<()> {
+    let points = series.iter().flat_map(|s| s.points.iter());
+    let (mut x_max, mut y_max) = (1.0_f64, 1.0_f64);
+    let mut x_min = f64::MAX;
+    for &(x, y) in points {
+        x_max = x_max.max(x);
+        x_min = x_min.min(x);
+        y_max = y_max.max(y);
+    }
+    let x_min = if log_x { x_min.max(1.0) } else { 0.0 };
+    let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut builder = ChartBuilder::on(&root);
+    builder
+        .caption(title, ("sans-serif", 20))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(64);
+    if log_x {
+        let mut chart =
+            builder.build_cartesian_2d((x_min..x_max * 1.2).log_scale(), 0.0..y_max * 1.15)?;
+        draw_lines(&mut chart, x_label, y_label, series)?;
+    } else {
+        let mut chart = builder.build_cartesian_2d(x_min..x_max * 1.05, 0.0..y_max * 1.15)?;
+        draw_lines(&mut chart, x_label, y_label, series)?;
+    }
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Draws the mesh, each series as a line with its points, and the legend.
+fn draw_lines<'a, X>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, RangedCoordf64>>,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+) -> anyhow::Result<()>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()?;
+    for (index, line) in series.iter().enumerate() {
+        let colour = COLOURS[index % COLOURS.len()];
+        chart
+            .draw_series(LineSeries::new(line.points.clone(), colour.stroke_width(2)))?
+            .label(line.name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
+        chart.draw_series(
+            line.points
+                .iter()
+                .map(|&point| Circle::new(point, 4, colour.filled())),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()?;
+    Ok(())
+}
+
+/// Writes the scale charts into `dir`: `fan-out-throughput.svg`, `fan-out-latency.svg`,
+/// `registry-memory.svg`, `registry-throughput.svg`.
+pub fn scale_charts(scale: &Scale, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let fan_out = |value: fn(&crate::scale::FanOutPoint) -> f64| {
+        scale
+            .fan_out
+            .iter()
+            .map(|point| (point.webhooks_per_event as f64, value(point)))
+            .collect::<Vec<_>>()
+    };
+    line_chart(
+        &dir.join("fan-out-throughput.svg"),
+        "Deliveries per second by webhooks per event",
+        "webhooks per event",
+        "deliveries/s",
+        &[Series {
+            name: "deliveries/s",
+            points: fan_out(|p| p.deliveries_per_s),
+        }],
+        true,
+    )?;
+    line_chart(
+        &dir.join("fan-out-latency.svg"),
+        "Publish → receipt latency by webhooks per event",
+        "webhooks per event",
+        "ms",
+        &[
+            Series {
+                name: "p50",
+                points: fan_out(|p| p.latency.p50_ms),
+            },
+            Series {
+                name: "p99",
+                points: fan_out(|p| p.latency.p99_ms),
+            },
+        ],
+        true,
+    )?;
+    let registry = |value: fn(&crate::scale::RegistryPoint) -> f64| {
+        scale
+            .registry
+            .iter()
+            .map(|point| (point.other_webhooks as f64, value(point)))
+            .collect::<Vec<_>>()
+    };
+    line_chart(
+        &dir.join("registry-memory.svg"),
+        "Fanout memory and startup by registry size",
+        "webhooks in the registry",
+        "MiB / s × 10",
+        &[
+            Series {
+                name: "fanout peak RSS (MiB)",
+                points: registry(|p| p.fanout_peak_rss_mib),
+            },
+            Series {
+                name: "startup (s × 10)",
+                points: registry(|p| p.startup_s * 10.0),
+            },
+        ],
+        false,
+    )?;
+    line_chart(
+        &dir.join("registry-throughput.svg"),
+        "Deliveries per second by registry size (1 webhook per event)",
+        "webhooks in the registry",
+        "deliveries/s",
+        &[Series {
+            name: "deliveries/s",
+            points: registry(|p| p.deliveries_per_s),
+        }],
+        false,
+    )?;
+    Ok(())
+}
