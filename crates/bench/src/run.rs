@@ -435,7 +435,7 @@ pub async fn measure_scale(
         http_posts_per_s: http,
         broker_hops_per_delivery: HOPS,
     };
-    crate::scale::run(services, receiver, clock, &ceilings, sizes).await
+    crate::scale::run(services, receiver, clock, ceilings, sizes).await
 }
 
 /// The console scenario alone.

@@ -60,6 +60,8 @@ impl ScaleSizes {
 /// The `scale` object of the report.
 #[derive(Debug, Serialize)]
 pub struct Scale {
+    /// The machine's ceilings, measured at the start of the run (small volumes).
+    pub ceilings: Ceilings,
     pub fan_out: Vec<FanOutPoint>,
     pub registry: Vec<RegistryPoint>,
 }
@@ -98,7 +100,7 @@ pub async fn run(
     services: &Services,
     receiver: &Receiver,
     clock: &Clock,
-    ceilings: &Ceilings,
+    ceilings: Ceilings,
     sizes: &ScaleSizes,
 ) -> anyhow::Result<Scale> {
     let mut fan_out = Vec::new();
@@ -117,7 +119,7 @@ pub async fn run(
             &herald,
             receiver,
             clock,
-            ceilings,
+            &ceilings,
             &format!("{webhooks} webhooks"),
             "separate",
             webhooks,
@@ -154,7 +156,7 @@ pub async fn run(
             &herald,
             receiver,
             clock,
-            ceilings,
+            &ceilings,
             &format!("{others} other webhooks"),
             "separate",
             1,
@@ -173,7 +175,11 @@ pub async fn run(
             cpu_per_delivery_us: run.cpu_per_delivery_us,
         });
     }
-    Ok(Scale { fan_out, registry })
+    Ok(Scale {
+        ceilings,
+        fan_out,
+        registry,
+    })
 }
 
 fn peak_rss(run: &EndToEnd, process: &str) -> f64 {
@@ -195,6 +201,11 @@ impl Scale {
             out.push_str(&text);
             out.push('\n');
         };
+        line(format!(
+            "ceilings: AMQP {:.0} msg/s (one quorum queue), HTTP {:.0} req/s",
+            self.ceilings.amqp_messages_per_s, self.ceilings.http_posts_per_s
+        ));
+        line(String::new());
         line(format!(
             "{:<22} {:>8} {:>12} {:>8} {:>8} {:>10} {:>12} {:>12}",
             "webhooks per event",

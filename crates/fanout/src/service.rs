@@ -58,6 +58,8 @@ struct Session {
     seal: SealKey,
     index: SharedIndex,
     metrics: FanoutMetrics,
+    /// Delivery messages built and awaiting their confirms, across every event in flight.
+    unconfirmed: Arc<tokio::sync::Semaphore>,
     /// Cancelled by a handler whose publish failed: the session ends and a new one starts
     /// on fresh connections, with the topology declared again.
     broken: CancellationToken,
@@ -127,6 +129,7 @@ impl Fanout {
             seal: self.settings.seal.clone(),
             index: self.index.clone(),
             metrics: self.metrics.clone(),
+            unconfirmed: Arc::new(tokio::sync::Semaphore::new(UNCONFIRMED_DELIVERIES)),
             broken: consuming.broken(),
         });
         let connected = |up: bool| {
@@ -221,6 +224,11 @@ enum HandlingError {
 /// The most deliveries of one event awaiting their confirms at once.
 const CONFIRMS_IN_FLIGHT_PER_EVENT: usize = 128;
 
+/// The most delivery messages built and awaiting their confirms at once, across the events in
+/// flight (`FANOUT_PREFETCH` of them): what bounds fanout's memory when events match many
+/// webhooks.
+const UNCONFIRMED_DELIVERIES: usize = 4096;
+
 /// Publishes one delivery per matching webhook and waits for every confirm.
 async fn fan_out(
     session: &Session,
@@ -245,12 +253,19 @@ async fn fan_out(
         tracestate,
     } = trace::outgoing(&span, incoming);
     let publishes = webhooks.iter().cloned().map(|webhook_id: WebhookId| {
-        let body = build_payload(&webhook_id, event);
-        let mut headers =
-            DeliveryHeaders::fresh(webhook_id, event, traceparent.clone(), tracestate.clone());
-        headers.seal = Some(session.seal.seal(&headers, &body));
-        let properties = headers.to_properties(None);
+        let (traceparent, tracestate) = (traceparent.clone(), tracestate.clone());
         async move {
+            // The body is built once a slot is free: memory stays bounded by the slots, not
+            // by the events in flight times their matches.
+            let _slot = session
+                .unconfirmed
+                .acquire()
+                .await
+                .map_err(|_| PublishError::Unconfirmed)?;
+            let body = build_payload(&webhook_id, event);
+            let mut headers = DeliveryHeaders::fresh(webhook_id, event, traceparent, tracestate);
+            headers.seal = Some(session.seal.seal(&headers, &body));
+            let properties = headers.to_properties(None);
             session
                 .publisher
                 .publish_to_queue(&session.deliveries_queue, &body, properties)

@@ -312,6 +312,12 @@ impl StatusGauges {
     ) {
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
+            // The first sample waits a round: the services starting alongside (in `herald
+            // up`) declare the topology meanwhile.
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(SAMPLE_EVERY) => {}
+            }
             keep_running("status gauges", &shutdown, || async {
                 let connection = connect(&broker, "herald (status)").await?;
                 loop {

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use herald_contract::operational::DisabledReason;
 use herald_contract::{EventType, EventTypeSet, SigningSecret, TenantId, WebhookId};
 use tokio_postgres::Row;
@@ -545,14 +546,20 @@ pub async fn load_routes(
         .query_one("SELECT version FROM registry_version", &[])
         .await?
         .try_get(0)?;
+    // Streamed and decoded row by row: a registry of 100 000 webhooks never sits in memory
+    // twice (as rows and as routes).
     let rows = snapshot
-        .query(
+        .query_raw(
             "SELECT w.id, w.tenant_id, w.event_types, w.enabled FROM webhooks w",
-            &[],
+            std::iter::empty::<i32>(),
         )
         .await?;
+    let mut rows = std::pin::pin!(rows);
+    let mut routes = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        routes.push(decode_route(&row)?);
+    }
     snapshot.commit().await?;
-    let routes = rows.iter().map(decode_route).collect::<Result<_, _>>()?;
     Ok((routes, version))
 }
 
