@@ -271,14 +271,20 @@ pub struct StatusGauges {
 }
 
 impl StatusGauges {
-    /// Registers the gauges; they read 0 until [`StatusGauges::spawn`] samples them.
-    pub fn register(registry: &mut Registry) -> Self {
+    /// Registers the gauges, a series per queue of `broker`'s topology; they read 0 until
+    /// [`StatusGauges::spawn`] samples them.
+    pub fn register(registry: &mut Registry, broker: &BrokerConfig) -> Self {
         let gauges = Self {
             messages: Family::default(),
             consumers: Family::default(),
             oldest: Gauge::default(),
             failing: Gauge::default(),
         };
+        for spec in queue_specs(broker) {
+            let labels = QueueLabels { queue: spec.name };
+            let _ = gauges.messages.get_or_create(&labels);
+            let _ = gauges.consumers.get_or_create(&labels);
+        }
         registry.register(
             "herald_queue_messages",
             "Messages waiting (ready) in each Herald queue",

@@ -180,7 +180,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         &mut registry,
         &shutdown,
     );
-    let gauges = StatusGauges::register(&mut registry);
+    let gauges = StatusGauges::register(&mut registry, &args.broker.config());
     let announcer = Announcer::register(&mut registry);
     let policy = HealthPolicy::from(&args.webhook_health);
     let listener = bind(args.http.http_addr).await?;

@@ -100,7 +100,7 @@ pub async fn start(
     let database = Database::new(&args.database.config())?;
     let mut registry = Registry::default();
     let readiness = Readiness::default();
-    let gauges = StatusGauges::register(&mut registry);
+    let gauges = StatusGauges::register(&mut registry, &broker);
     let announcer = Announcer::register(&mut registry);
     let policy = HealthPolicy::from(&args.webhook_health);
     let fanout = Fanout::new(
