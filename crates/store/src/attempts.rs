@@ -172,6 +172,39 @@ const HEALTH_FROM_INSERTED: &str = "\
             ELSE webhook_health.failed_attempts + EXCLUDED.failed_attempts END, \
         last_error = EXCLUDED.last_error, last_failure_at = EXCLUDED.last_failure_at";
 
+/// The attempt batch's statement, built once: the log rows, then the statement's tail
+/// [`HEALTH_FROM_INSERTED`].
+static INSERT_BATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        // The hourly statistics and each webhook's health are written in the same
+        // statement, so they follow exactly what the log holds; rows are taken in key
+        // order, so that concurrent batches lock them in the same order.
+        "WITH inserted AS ( \
+                     INSERT INTO delivery_attempts (webhook_id, tenant_id, event_id, event_type, attempt, \
+                         attempted_at, duration_ms, response_status, error, result, test, response_excerpt) \
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], \
+                         $6::timestamptz[], $7::int4[], $8::int2[], $9::text[], $10::text[], $11::bool[], $12::text[]) \
+                     RETURNING webhook_id, tenant_id, event_id, event_type, attempt, attempted_at, duration_ms, \
+                         response_status, result, test, error \
+                 ), \
+                 rollup AS ( \
+                     INSERT INTO delivery_stats_hourly (webhook_id, hour, delivered, will_retry, failed, durations) \
+                     SELECT webhook_id, date_trunc('hour', attempted_at), \
+                         count(*) FILTER (WHERE result = 'delivered'), \
+                         count(*) FILTER (WHERE result = 'will-retry'), \
+                         count(*) FILTER (WHERE result = 'failed'), \
+                         herald_duration_histogram(array_agg(duration_ms)) \
+                     FROM inserted WHERE NOT test GROUP BY 1, 2 ORDER BY 1, 2 \
+                     ON CONFLICT (webhook_id, hour) DO UPDATE SET \
+                         delivered = delivery_stats_hourly.delivered + EXCLUDED.delivered, \
+                         will_retry = delivery_stats_hourly.will_retry + EXCLUDED.will_retry, \
+                         failed = delivery_stats_hourly.failed + EXCLUDED.failed, \
+                         durations = herald_add_histograms(delivery_stats_hourly.durations, EXCLUDED.durations) \
+                 ), \
+                 {HEALTH_FROM_INSERTED}",
+    )
+});
+
 /// Reading and writing the attempt log.
 #[derive(Clone)]
 pub struct AttemptLog {
@@ -219,36 +252,7 @@ impl AttemptLog {
             .collect();
 
         let client = self.database.pool().get().await?;
-        let statement = client
-            .prepare_cached(&format!(
-                // The hourly statistics and each webhook's health are written in the same
-                // statement, so they follow exactly what the log holds; rows are taken in key
-                // order, so that concurrent batches lock them in the same order.
-                "WITH inserted AS ( \
-                     INSERT INTO delivery_attempts (webhook_id, tenant_id, event_id, event_type, attempt, \
-                         attempted_at, duration_ms, response_status, error, result, test, response_excerpt) \
-                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], \
-                         $6::timestamptz[], $7::int4[], $8::int2[], $9::text[], $10::text[], $11::bool[], $12::text[]) \
-                     RETURNING webhook_id, tenant_id, event_id, event_type, attempt, attempted_at, duration_ms, \
-                         response_status, result, test, error \
-                 ), \
-                 rollup AS ( \
-                     INSERT INTO delivery_stats_hourly (webhook_id, hour, delivered, will_retry, failed, durations) \
-                     SELECT webhook_id, date_trunc('hour', attempted_at), \
-                         count(*) FILTER (WHERE result = 'delivered'), \
-                         count(*) FILTER (WHERE result = 'will-retry'), \
-                         count(*) FILTER (WHERE result = 'failed'), \
-                         herald_duration_histogram(array_agg(duration_ms)) \
-                     FROM inserted WHERE NOT test GROUP BY 1, 2 ORDER BY 1, 2 \
-                     ON CONFLICT (webhook_id, hour) DO UPDATE SET \
-                         delivered = delivery_stats_hourly.delivered + EXCLUDED.delivered, \
-                         will_retry = delivery_stats_hourly.will_retry + EXCLUDED.will_retry, \
-                         failed = delivery_stats_hourly.failed + EXCLUDED.failed, \
-                         durations = herald_add_histograms(delivery_stats_hourly.durations, EXCLUDED.durations) \
-                 ), \
-                 {HEALTH_FROM_INSERTED}",
-            ))
-            .await?;
+        let statement = client.prepare_cached(&INSERT_BATCH).await?;
         client
             .execute(
                 &statement,
