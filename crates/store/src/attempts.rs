@@ -387,6 +387,23 @@ impl AttemptLog {
         Ok(deleted)
     }
 
+    /// Removes every attempt made before `before`, a batch at a time (so that recording never
+    /// waits long for a lock), until none is left or `stop` is cancelled; returns how many went.
+    pub async fn remove_older_than(
+        &self,
+        before: DateTime<Utc>,
+        stop: &CancellationToken,
+    ) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        loop {
+            let deleted = self.prune(before, PRUNE_BATCH).await?;
+            removed += deleted;
+            if deleted < PRUNE_BATCH as u64 || stop.is_cancelled() {
+                return Ok(removed);
+            }
+        }
+    }
+
     /// Every `every`, deletes the attempts older than `retention`, in batches, until
     /// `shutdown`.
     pub fn spawn_pruner(
@@ -406,21 +423,13 @@ impl AttemptLog {
                     return;
                 };
                 let before = Utc::now() - retention;
-                let mut pruned = 0;
-                loop {
-                    match self.prune(before, PRUNE_BATCH).await {
-                        Ok(deleted) => {
-                            pruned += deleted;
-                            if deleted < PRUNE_BATCH as u64 || shutdown.is_cancelled() {
-                                break;
-                            }
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "pruning old attempts failed; trying again later");
-                            break;
-                        }
+                let pruned = match self.remove_older_than(before, &shutdown).await {
+                    Ok(pruned) => pruned,
+                    Err(error) => {
+                        tracing::warn!(%error, "pruning old attempts failed; trying again later");
+                        0
                     }
-                }
+                };
                 if pruned > 0 {
                     tracing::info!(pruned, "pruned attempts older than the retention");
                 }
