@@ -1,18 +1,27 @@
 //! Operations on the queues where Herald parks what it could not deliver or accept:
 //! listing, replaying and purging, with filters.
 //!
-//! Every operation sweeps the whole queue on a channel of its own: it takes each message
-//! without acknowledging it, decides, and at the end returns every message it kept in one
-//! requeue, in their original order. A message is removed only by an acknowledgement sent
-//! after what replaced it (the replayed delivery) was confirmed. So an operation that is
-//! killed half-way loses nothing: the broker returns whatever was not acknowledged.
+//! Every operation sweeps the queue on a channel of its own: it takes each message without
+//! acknowledging it, decides, and stops when it has what it needs (a listing stops at its
+//! limit) or has seen every message. Closing the channel then returns the messages it kept to
+//! the head of the queue (a quorum queue serves returned messages first, not necessarily in
+//! their former order among themselves), and it waits until the broker shows them back. A message is removed
+//! only by an acknowledgement sent after what replaced it (the replayed delivery) was
+//! confirmed. So an operation that is killed half-way loses nothing: the broker returns
+//! whatever was not acknowledged.
+//!
+//! A message an operation holds is invisible to any other, so operations take turns: each
+//! holds the exclusive consumer of the (always empty) parked lock queue while it sweeps. The
+//! broker gives it to one connection at a time, and takes it back when that connection dies.
 
 use chrono::{DateTime, Utc};
 use herald_contract::topology::headers;
 use herald_contract::{EventId, EventType, TenantId, Topology, WebhookId};
-use lapin::options::{BasicGetOptions, BasicNackOptions, QueueDeclareOptions};
+use std::time::Duration;
+
+use lapin::options::{BasicConsumeOptions, BasicGetOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Connection};
+use lapin::{BasicProperties, Channel, Connection, ErrorKind};
 
 use crate::delivery::DeliveryHeaders;
 use crate::headers::{get_int, get_str};
@@ -122,10 +131,18 @@ pub enum ParkedError {
     Broker(#[from] lapin::Error),
     #[error("replaying a delivery failed: {0}")]
     Publish(#[from] PublishError),
+    #[error("another operation on the parked queues has been running for {0:?}; try again later")]
+    Busy(Duration),
 }
+
+/// How long an operation waits for another to finish before giving up.
+pub const LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How long an operation waits for the broker to show the messages it returned.
+const RETURN_WAIT: Duration = Duration::from_secs(30);
 
 /// Operations on the failed and rejected queues of one installation.
 pub struct ParkedQueues {
+    connection: Connection,
     channel: Channel,
     publisher: Publisher,
     topology: Topology,
@@ -134,6 +151,8 @@ pub struct ParkedQueues {
 enum Verdict {
     Keep,
     Take,
+    /// Keep this one and end the sweep: the operation has what it needs.
+    Stop,
 }
 
 /// Picks the first `limit` messages that `matches` accepts; counts them, and takes them
@@ -156,9 +175,10 @@ impl<M: FnMut(&BasicProperties, &[u8]) -> bool> Selection<M> {
     }
 
     fn judge(&mut self, properties: &BasicProperties, body: &[u8]) -> Verdict {
-        let wanted =
-            self.limit.is_none_or(|limit| self.matched < limit) && (self.matches)(properties, body);
-        if !wanted {
+        if self.limit.is_some_and(|limit| self.matched >= limit) {
+            return Verdict::Stop;
+        }
+        if !(self.matches)(properties, body) {
             return Verdict::Keep;
         }
         self.matched += 1;
@@ -178,15 +198,71 @@ fn failed_matching(filter: &Filter) -> impl FnMut(&BasicProperties, &[u8]) -> bo
 }
 
 impl ParkedQueues {
-    pub async fn open(connection: &Connection, topology: Topology) -> Result<Self, ParkedError> {
+    /// Operations over `connection`, which they own (the parked lock is held per connection).
+    pub async fn open(connection: Connection, topology: Topology) -> Result<Self, ParkedError> {
         Ok(Self {
             channel: connection.create_channel().await?,
-            publisher: Publisher::open(connection).await?,
+            publisher: Publisher::open(&connection).await?,
+            connection,
             topology,
         })
     }
 
-    /// Up to `limit` failed deliveries matching `filter`, oldest first, leaving the queue as
+    /// Closes the connection (a failure to say goodbye is not one of the operation's).
+    pub async fn close(self) {
+        let _ = self.connection.close(200, "done".into()).await;
+    }
+
+    /// Takes the parked lock: the exclusive consumer of the lock queue, on a channel of its
+    /// own (closing it releases the lock). Waits up to [`LOCK_WAIT`] for another holder.
+    async fn lock(&self) -> Result<Channel, ParkedError> {
+        let queue = self.topology.parked_lock_queue();
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let channel = self.connection.create_channel().await?;
+            let taken = channel
+                .basic_consume(
+                    queue.as_str().into(),
+                    "herald-parked-operation".into(),
+                    BasicConsumeOptions {
+                        exclusive: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await;
+            match taken {
+                Ok(_) => return Ok(channel),
+                Err(error) if is_access_refused(&error) => {
+                    if started.elapsed() >= LOCK_WAIT {
+                        return Err(ParkedError::Busy(started.elapsed()));
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Messages ready in `queue`.
+    async fn ready(&self, queue: &str) -> Result<u32, ParkedError> {
+        Ok(self
+            .channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?
+            .message_count())
+    }
+
+    /// Up to `limit` failed deliveries matching `filter`, from the head of the queue, leaving it as
     /// it was.
     pub async fn list_failed(
         &self,
@@ -200,7 +276,11 @@ impl ParkedQueues {
                 let wanted = FailedDelivery::read(properties, body)
                     .filter(|f| listed.len() < limit && filter.matches_failed(f));
                 listed.extend(wanted);
-                Verdict::Keep
+                if listed.len() >= limit {
+                    Verdict::Stop
+                } else {
+                    Verdict::Keep
+                }
             },
             |_, _| async { Ok(()) },
         )
@@ -271,7 +351,7 @@ impl ParkedQueues {
         })
     }
 
-    /// Up to `limit` rejected messages, oldest first, leaving the queue as it was.
+    /// Up to `limit` rejected messages from the head of the queue, leaving it as it was.
     pub async fn list_rejected(&self, limit: usize) -> Result<Vec<RejectedMessage>, ParkedError> {
         let mut listed = Vec::new();
         self.sweep(
@@ -285,7 +365,11 @@ impl ParkedQueues {
                         body: body.to_vec(),
                     });
                 }
-                Verdict::Keep
+                if listed.len() >= limit {
+                    Verdict::Stop
+                } else {
+                    Verdict::Keep
+                }
             },
             |_, _| async { Ok(()) },
         )
@@ -313,64 +397,82 @@ impl ParkedQueues {
         })
     }
 
-    /// Takes every message present when the sweep starts; `judge` decides, `take` runs for
-    /// each taken message before it is acknowledged; kept messages are returned at the end in
-    /// their order.
+    /// Waits until `queue` holds at least `left` ready messages again (what was there before
+    /// the sweep, less what it took: returning messages is not confirmed), so that the next
+    /// operation sees them all; gives up after [`RETURN_WAIT`] with a warning.
+    async fn wait_until_returned(&self, queue: &str, left: u64) -> Result<(), ParkedError> {
+        let started = tokio::time::Instant::now();
+        while u64::from(self.ready(queue).await?) < left {
+            if started.elapsed() >= RETURN_WAIT {
+                tracing::warn!(
+                    queue,
+                    left,
+                    "the broker has not shown every returned message yet"
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(())
+    }
+
+    /// Takes every message present when the sweep starts (or until `judge` says stop);
+    /// `judge` decides, `take` runs for each taken message before it is acknowledged. The
+    /// sweep's channel is closed at the end, which returns the kept messages to the head of
+    /// the queue (a quorum queue serves returned messages first; a `nack` with requeue would
+    /// send them to the back, and count towards a delivery limit on RabbitMQ 4).
     async fn sweep<J, T, F>(&self, queue: &str, mut judge: J, take: T) -> Result<Moved, ParkedError>
     where
         J: FnMut(&BasicProperties, &[u8]) -> Verdict,
         T: Fn(BasicProperties, Vec<u8>) -> F,
         F: std::future::Future<Output = Result<(), ParkedError>>,
     {
-        let present = self
-            .channel
-            .queue_declare(
-                queue.into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?
-            .message_count();
+        let lock = self.lock().await?;
+        let channel = self.connection.create_channel().await?;
+        let present = self.ready(queue).await?;
         let mut moved = Moved::default();
-        let mut last_kept = None;
-        for _ in 0..present {
-            let Some(message) = self
-                .channel
-                .basic_get(queue.into(), BasicGetOptions { no_ack: false })
-                .await?
-            else {
-                break;
-            };
-            let delivery = message.delivery;
-            match judge(&delivery.properties, &delivery.data) {
-                Verdict::Keep => {
-                    moved.kept += 1;
-                    last_kept = Some(delivery.delivery_tag);
-                }
-                Verdict::Take => {
-                    take(delivery.properties.clone(), delivery.data.clone()).await?;
-                    delivery.acker.ack(Default::default()).await?;
-                    moved.matched += 1;
+        let swept = async {
+            for _ in 0..present {
+                let Some(message) = channel
+                    .basic_get(queue.into(), BasicGetOptions { no_ack: false })
+                    .await?
+                else {
+                    break;
+                };
+                let delivery = message.delivery;
+                match judge(&delivery.properties, &delivery.data) {
+                    Verdict::Keep => moved.kept += 1,
+                    Verdict::Stop => {
+                        moved.kept += 1;
+                        break;
+                    }
+                    Verdict::Take => {
+                        take(delivery.properties.clone(), delivery.data.clone()).await?;
+                        delivery.acker.ack(Default::default()).await?;
+                        moved.matched += 1;
+                    }
                 }
             }
+            Ok::<_, ParkedError>(())
         }
-        if let Some(tag) = last_kept {
-            self.channel
-                .basic_nack(
-                    tag,
-                    BasicNackOptions {
-                        multiple: true,
-                        requeue: true,
-                    },
-                )
-                .await?;
+        .await;
+        // Closing returns every message still held, also after a failure.
+        let closed = channel.close(200, "swept".into()).await;
+        swept?;
+        closed?;
+        if moved.kept > 0 {
+            let left = u64::from(present).saturating_sub(moved.matched);
+            self.wait_until_returned(queue, left).await?;
         }
         tracing::debug!(queue, present, taken = moved.matched, kept = moved.kept, at = %Utc::now(), "swept a parked queue");
+        lock.close(200, "done".into()).await?;
         Ok(moved)
     }
+}
+
+/// Whether the broker refused an operation (here: the lock queue's consumer is taken).
+fn is_access_refused(error: &lapin::Error) -> bool {
+    matches!(error.kind(), ErrorKind::ProtocolError(refusal) if refusal.get_id() == 403)
 }
 
 #[cfg(test)]

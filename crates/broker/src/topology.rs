@@ -89,6 +89,13 @@ pub fn queue_specs(config: &BrokerConfig) -> Vec<QueueSpec> {
         name: rejected,
         arguments: plain(),
     });
+    // A lock, not a queue of messages: classic, for its exclusive consumers.
+    let mut lock = FieldTable::default();
+    put(&mut lock, "x-queue-type", text(QueueType::Classic.as_str()));
+    specs.push(QueueSpec {
+        name: topology.parked_lock_queue(),
+        arguments: lock,
+    });
     specs
 }
 
@@ -197,9 +204,10 @@ pub fn roles(config: &BrokerConfig) -> Vec<Role> {
             configure: NOTHING.into(),
             write: default_and_operational,
             read: format!(
-                "^({}|{})$",
+                "^({}|{}|{})$",
                 regex_escape(&topology.failed_queue()),
-                regex_escape(&topology.rejected_queue())
+                regex_escape(&topology.rejected_queue()),
+                regex_escape(&topology.parked_lock_queue())
             ),
         },
     ]
@@ -391,6 +399,7 @@ mod tests {
                 "webhooks.retry.3600s",
                 "webhooks.failed",
                 "webhooks.rejected",
+                "webhooks.parked.lock",
             ]
         );
     }
@@ -432,7 +441,7 @@ mod tests {
         assert_eq!(role("herald-sender").read, "^webhooks\\.deliveries$");
         assert_eq!(
             role("herald-api").read,
-            "^(webhooks\\.failed|webhooks\\.rejected)$"
+            "^(webhooks\\.failed|webhooks\\.rejected|webhooks\\.parked\\.lock)$"
         );
         assert_eq!(role("herald-fanout").write, "^amq\\.default$");
         assert_eq!(

@@ -73,6 +73,13 @@ impl Topology {
     pub fn rejected_queue(&self) -> String {
         format!("{}.rejected", self.prefix)
     }
+
+    /// An always-empty queue whose one exclusive consumer is the lock an operation on the
+    /// failed or rejected queue holds (`herald failed …`, the API's replay and purge): two
+    /// operations never sweep at once, whichever processes run them.
+    pub fn parked_lock_queue(&self) -> String {
+        format!("{}.parked.lock", self.prefix)
+    }
 }
 
 impl Default for Topology {
@@ -177,6 +184,7 @@ mod tests {
         );
         assert_eq!(topology.failed_queue(), "webhooks.failed");
         assert_eq!(topology.rejected_queue(), "webhooks.rejected");
+        assert_eq!(topology.parked_lock_queue(), "webhooks.parked.lock");
     }
 
     #[test]

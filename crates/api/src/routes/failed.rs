@@ -44,22 +44,22 @@ pub(crate) struct ReplaySchema {
     limit: Option<u64>,
 }
 
-async fn open(
-    state: &ApiState,
-) -> Result<(herald_broker::lapin::Connection, ParkedQueues), ApiError> {
+async fn open(state: &ApiState) -> Result<ParkedQueues, ApiError> {
     let connection = connect(&state.broker, "herald api (failed queue)")
         .await
         .map_err(|error| {
             tracing::warn!(%error, "broker unavailable");
             ApiError::Unavailable
         })?;
-    let queues = ParkedQueues::open(&connection, state.broker.topology.clone())
+    ParkedQueues::open(connection, state.broker.topology.clone())
         .await
-        .map_err(broker_error)?;
-    Ok((connection, queues))
+        .map_err(broker_error)
 }
 
 fn broker_error(error: ParkedError) -> ApiError {
+    if let ParkedError::Busy(_) = error {
+        return ApiError::Conflict(error.to_string());
+    }
     tracing::warn!(%error, "failed-queue operation failed");
     ApiError::Unavailable
 }
@@ -169,12 +169,12 @@ pub(super) async fn purge(
     body: Bytes,
 ) -> Result<Json<PurgeOut>, ApiError> {
     let (filter, limit, dry_run) = selection(&body, true)?;
-    let (connection, queues) = open(&state).await?;
+    let queues = open(&state).await?;
     let purged = queues
         .purge_failed(&filter, limit, dry_run)
         .await
         .map_err(broker_error)?;
-    let _ = connection.close(200, "done".into()).await;
+    queues.close().await;
     if !dry_run {
         tracing::warn!(purged = purged.matched, "failed deliveries purged");
     }
@@ -192,7 +192,7 @@ pub(crate) struct RejectedQuery {
     limit: Option<String>,
 }
 
-/// Peeks at the rejected queue, oldest first, without removing anything.
+/// Peeks at the head of the rejected queue, without removing anything.
 #[utoipa::path(get, path = "/v1/rejected", tag = "failed",
     params(RejectedQuery),
     responses((status = 200, body = Page<RejectedOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -202,9 +202,9 @@ pub(super) async fn rejected(
     Query(query): Query<RejectedQuery>,
 ) -> Result<Json<Page<RejectedOut>>, ApiError> {
     let limit = list_limit(query.limit.as_deref())?;
-    let (connection, queues) = open(&state).await?;
+    let queues = open(&state).await?;
     let rejected = queues.list_rejected(limit).await.map_err(broker_error)?;
-    let _ = connection.close(200, "done".into()).await;
+    queues.close().await;
     Ok(Json(Page {
         items: rejected.into_iter().map(RejectedOut::from).collect(),
         next_cursor: None,
@@ -234,12 +234,12 @@ pub(super) async fn purge_rejected(
     let mut fields = Fields::parse(&body, &["limit", "dryRun"])?;
     let limit = limit_of(&mut fields)?;
     let dry_run = dry_run_of(&mut fields)?;
-    let (connection, queues) = open(&state).await?;
+    let queues = open(&state).await?;
     let purged = queues
         .purge_rejected(limit, dry_run)
         .await
         .map_err(broker_error)?;
-    let _ = connection.close(200, "done".into()).await;
+    queues.close().await;
     if !dry_run {
         tracing::warn!(purged = purged.matched, "rejected messages purged");
     }
@@ -265,7 +265,7 @@ fn list_limit(text: Option<&str>) -> Result<usize, ApiError> {
     }
 }
 
-/// Peeks at the failed queue, oldest first, without removing anything.
+/// Peeks at the head of the failed queue, without removing anything.
 #[utoipa::path(get, path = "/v1/failed", tag = "failed",
     params(FailedQuery),
     responses((status = 200, body = Page<FailedDeliveryOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -280,12 +280,12 @@ pub(super) async fn list(
         query.webhook_id.as_deref(),
         query.event_type.as_deref(),
     )?;
-    let (connection, queues) = open(&state).await?;
+    let queues = open(&state).await?;
     let failed = queues
         .list_failed(&filter, limit)
         .await
         .map_err(broker_error)?;
-    let _ = connection.close(200, "done".into()).await;
+    queues.close().await;
     Ok(Json(Page {
         items: failed.iter().map(FailedDeliveryOut::from).collect(),
         next_cursor: None,
@@ -303,12 +303,12 @@ pub(super) async fn replay(
     body: Bytes,
 ) -> Result<Json<ReplayOut>, ApiError> {
     let (filter, limit, _) = selection(&body, false)?;
-    let (connection, queues) = open(&state).await?;
+    let queues = open(&state).await?;
     let moved = queues
         .replay_failed(&filter, limit, false, |_| {})
         .await
         .map_err(broker_error)?;
-    let _ = connection.close(200, "done".into()).await;
+    queues.close().await;
     tracing::info!(
         replayed = moved.matched,
         kept = moved.kept,
@@ -433,12 +433,12 @@ pub(super) async fn tenant_replay(
         failed_since: None,
         failed_until: None,
     };
-    let (connection, queues) = open(&state).await?;
+    let queues = open(&state).await?;
     let moved = queues
         .replay_failed(&filter, None, false, |_| {})
         .await
         .map_err(broker_error)?;
-    let _ = connection.close(200, "done".into()).await;
+    queues.close().await;
     tracing::info!(tenant_id = %tenant, replayed = moved.matched, "tenant's failed deliveries replayed");
     Ok((
         StatusCode::ACCEPTED,

@@ -137,18 +137,15 @@ enum RejectedAction {
     },
 }
 
-async fn open(
-    broker: &BrokerArgs,
-) -> anyhow::Result<(herald_broker::lapin::Connection, ParkedQueues)> {
+async fn open(broker: &BrokerArgs) -> anyhow::Result<ParkedQueues> {
     let config = broker.config();
     let connection = connect(&config, "herald failed").await?;
-    let queues = ParkedQueues::open(&connection, config.topology.clone()).await?;
-    Ok((connection, queues))
+    Ok(ParkedQueues::open(connection, config.topology.clone()).await?)
 }
 
 #[allow(clippy::print_stdout)]
 pub async fn failed(args: FailedArgs) -> anyhow::Result<()> {
-    let (connection, queues) = open(&args.broker).await?;
+    let queues = open(&args.broker).await?;
     match args.action {
         FailedAction::List {
             filter,
@@ -198,13 +195,13 @@ pub async fn failed(args: FailedArgs) -> anyhow::Result<()> {
             .await?;
         }
     }
-    let _ = connection.close(200, "done".into()).await;
+    queues.close().await;
     Ok(())
 }
 
 #[allow(clippy::print_stdout)]
 pub async fn rejected(args: RejectedArgs) -> anyhow::Result<()> {
-    let (connection, queues) = open(&args.broker).await?;
+    let queues = open(&args.broker).await?;
     match args.action {
         RejectedAction::List { limit, json } => {
             for message in queues.list_rejected(limit).await? {
@@ -234,7 +231,7 @@ pub async fn rejected(args: RejectedArgs) -> anyhow::Result<()> {
             .await?;
         }
     }
-    let _ = connection.close(200, "done".into()).await;
+    queues.close().await;
     Ok(())
 }
 
