@@ -7,6 +7,10 @@ use std::time::Instant;
 use chrono::Utc;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use herald_broker::lapin::options::QueueDeclareOptions;
+use herald_broker::lapin::types::FieldTable;
+use herald_broker::lapin::{Connection, ConnectionProperties};
+use herald_broker::parked::{Filter, ParkedQueues};
 use herald_broker::{DeliveryHeaders, FailureFacts};
 use herald_contract::{EventType, TenantId, Topology, WebhookId};
 use herald_store::attempts::AttemptLog;
@@ -32,7 +36,33 @@ pub struct ConsoleQueries {
     pub stats_7d: Percentiles,
     /// `GET /v1/status` (every queue, the oldest waiting delivery, failing webhooks).
     pub status: Percentiles,
+    /// The failed queue's operations with it holding the parked messages above plus
+    /// [`REPLAYED`] of each of two webhooks.
+    pub failed_queue: FailedQueueOperations,
 }
+
+/// Operators' operations on a large failed queue, as `herald failed` runs them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedQueueOperations {
+    /// Messages in the failed queue.
+    pub parked: usize,
+    /// `herald failed list` (the first 50), slowest of three.
+    pub list_page_ms: f64,
+    /// `herald failed replay --webhook A`: its [`REPLAYED`] among all the others.
+    pub replay_one_webhook_s: f64,
+    pub replayed: u64,
+    /// `replay --webhook B` and `list` at the same time: how long both took, what the replay
+    /// moved and how many the list showed.
+    pub concurrent_s: f64,
+    pub concurrent_replayed: u64,
+    pub concurrent_listed: usize,
+    /// Messages left in the failed queue at the end (parked, without the two replayed sets).
+    pub left: u32,
+}
+
+/// Failed deliveries of each of the two replayed webhooks.
+pub const REPLAYED: usize = 1000;
 
 const TENANT: &str = crate::publishing::TENANT;
 const REQUESTS: usize = 200;
@@ -72,7 +102,8 @@ pub async fn run(
     })?;
     let log = AttemptLog::new(database.clone());
 
-    park_elsewhere(herald, parked).await?;
+    let replayed = [WebhookId::generate(), WebhookId::generate()];
+    park_elsewhere(herald, parked, &replayed).await?;
     let now = Utc::now();
     let tenants: Vec<TenantId> = (0..1000)
         .map(|n| format!("tenant-{n}").parse())
@@ -147,30 +178,113 @@ pub async fn run(
     };
     Ok(ConsoleQueries {
         parked_elsewhere: parked,
-        tenant_failed_page: time(&http, &failed_url).await?,
+        tenant_failed_page: time_gets(&http, &failed_url).await?,
         webhook_attempts: attempts,
-        stats_24h: time(&http, &stats("24h")).await?,
-        stats_7d: time(&http, &stats("7d")).await?,
-        status: time(&http, &format!("{api}/v1/status")).await?,
+        stats_24h: time_gets(&http, &stats("24h")).await?,
+        stats_7d: time_gets(&http, &stats("7d")).await?,
+        status: time_gets(&http, &format!("{api}/v1/status")).await?,
+        failed_queue: failed_queue_operations(herald, parked + 2 * REPLAYED, &replayed).await?,
     })
 }
 
-/// Parks `count` deliveries of other tenants in the failed queue.
-async fn park_elsewhere(herald: &HeraldUnderTest, count: usize) -> anyhow::Result<()> {
+/// Times listing the failed queue, replaying one webhook's deliveries out of it, and a replay
+/// and a listing running at once.
+async fn failed_queue_operations(
+    herald: &HeraldUnderTest,
+    parked: usize,
+    [first, second]: &[WebhookId; 2],
+) -> anyhow::Result<FailedQueueOperations> {
+    let connect = || Connection::connect(&herald.amqp_url, ConnectionProperties::default());
+    let lister = ParkedQueues::open(connect().await?, Topology::default()).await?;
+    let replayer = ParkedQueues::open(connect().await?, Topology::default()).await?;
+    let connection = connect().await?;
+    let mut list_page_ms = 0.0_f64;
+    let mut first_page = None;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let page = lister.list_failed(&Filter::default(), 50).await?;
+        list_page_ms = list_page_ms.max(started.elapsed().as_secs_f64() * 1000.0);
+        let mut ids: Vec<_> = page.iter().map(|f| f.delivery.event_id.clone()).collect();
+        ids.sort();
+        anyhow::ensure!(ids.len() == 50, "listed {} of 50", ids.len());
+        // Listing leaves the queue as it was: the same first fifty every time.
+        anyhow::ensure!(
+            first_page.get_or_insert_with(|| ids.clone()) == &ids,
+            "a second listing showed another first page"
+        );
+    }
+    let of = |webhook: &WebhookId| Filter {
+        webhook: Some(webhook.clone()),
+        ..Filter::default()
+    };
+    let started = Instant::now();
+    let replayed = replayer
+        .replay_failed(&of(first), None, false, |_| {})
+        .await?
+        .matched;
+    let replay_one_webhook_s = started.elapsed().as_secs_f64();
+
+    let (second, everything) = (of(second), Filter::default());
+    let started = Instant::now();
+    let (concurrent_replayed, listed) = tokio::join!(
+        replayer.replay_failed(&second, None, false, |_| {}),
+        lister.list_failed(&everything, 50),
+    );
+    let concurrent_s = started.elapsed().as_secs_f64();
+    let left = connection
+        .create_channel()
+        .await?
+        .queue_declare(
+            Topology::default().failed_queue().as_str().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?
+        .message_count();
+    Ok(FailedQueueOperations {
+        parked,
+        list_page_ms,
+        replay_one_webhook_s,
+        replayed,
+        concurrent_s,
+        concurrent_replayed: concurrent_replayed?.matched,
+        concurrent_listed: listed?.len(),
+        left,
+    })
+}
+
+/// Parks `count` deliveries of other tenants in the failed queue, and spread among them
+/// [`REPLAYED`] of each of the `replayed` webhooks.
+async fn park_elsewhere(
+    herald: &HeraldUnderTest,
+    count: usize,
+    replayed: &[WebhookId; 2],
+) -> anyhow::Result<()> {
     let queue = Topology::default().failed_queue();
     let failure = FailureFacts {
         last_status: Some(500),
         last_error: "HTTP 500".into(),
     };
     let mut in_flight = FuturesUnordered::new();
-    for n in 0..count {
+    let every = (count / REPLAYED).max(1);
+    let total = count + 2 * REPLAYED;
+    for n in 0..total {
         if in_flight.len() >= 1024
             && let Some(result) = in_flight.next().await
         {
             result?;
         }
+        // Every `every + 2` messages, one of each replayed webhook.
+        let webhook_id = match (n % (every + 2), n / (every + 2) < REPLAYED) {
+            (0, true) => replayed[0].clone(),
+            (1, true) => replayed[1].clone(),
+            _ => WebhookId::generate(),
+        };
         let headers = DeliveryHeaders {
-            webhook_id: WebhookId::generate(),
+            webhook_id,
             tenant_id: format!("tenant-{}", n % 1000).parse()?,
             event_id: format!("parked-{n}").parse()?,
             event_type: EventType::ContactCreated,
@@ -197,7 +311,7 @@ async fn park_elsewhere(herald: &HeraldUnderTest, count: usize) -> anyhow::Resul
 }
 
 /// Times [`REQUESTS`] sequential GETs of `url` (after a warm-up).
-async fn time(http: &reqwest::Client, url: &str) -> anyhow::Result<Percentiles> {
+pub(crate) async fn time_gets(http: &reqwest::Client, url: &str) -> anyhow::Result<Percentiles> {
     let get = || async {
         let response = http.get(url).bearer_auth(ADMIN_TOKEN).send().await?;
         anyhow::ensure!(

@@ -90,6 +90,8 @@ pub struct HeraldUnderTest {
     pub startup: Duration,
     /// The database Herald runs on.
     pub database_url: String,
+    /// Herald's vhost.
+    pub amqp_url: String,
     /// `herald up`'s API, when the layout is [`Layout::Up`].
     pub api_url: Option<String>,
     _connection: Connection,
@@ -198,6 +200,7 @@ impl HeraldUnderTest {
         Ok(Self {
             startup,
             database_url: isolated.database.url.clone(),
+            amqp_url,
             api_url,
             processes,
             _connection: connection,
@@ -205,6 +208,33 @@ impl HeraldUnderTest {
             exchange: Topology::DEFAULT_EXCHANGE.to_owned(),
             _isolated: isolated,
         })
+    }
+
+    /// Creates a webhook of the bench tenant, subscribed to `event_type`, at `path` of
+    /// `receiver`: straight into the registry, as the API does.
+    pub async fn add_webhook(
+        &self,
+        receiver: &Receiver,
+        name: &str,
+        path: &str,
+        event_type: EventType,
+    ) -> anyhow::Result<()> {
+        let database = Database::new(&DatabaseConfig {
+            url: self.database_url.clone(),
+            pool_size: 1,
+        })?;
+        WebhookStore::new(database, SecretsKey::from_base64(SECRETS_KEY)?)
+            .create(NewWebhook {
+                tenant_id: TENANT.parse()?,
+                name: name.to_owned(),
+                url: receiver.url(path),
+                event_types: vec![event_type],
+                auth_header: None,
+                enabled: true,
+                description: None,
+            })
+            .await?;
+        Ok(())
     }
 
     /// CPU seconds and peak RSS of each process so far.

@@ -6,6 +6,8 @@
 //! - [`herald`]: Herald under test, isolated in a vhost and database of its own, its
 //!   binaries spawned and measured (with `herald-testkit`, which also provides the receiver
 //!   timing each delivery from its publish).
+//! - [`history`]: the attempt log at scale (reads, and retention under load).
+//! - [`progress`]: the progress line of long runs.
 //! - [`publishing`]: events published in bursts or at a steady rate.
 //! - [`report`]: the table and the JSON document.
 //! - [`run`]: the scenarios in order.
@@ -15,7 +17,9 @@
 pub mod ceilings;
 pub mod console;
 pub mod herald;
+pub mod history;
 pub mod plot;
+pub mod progress;
 pub mod publishing;
 pub mod report;
 pub mod run;

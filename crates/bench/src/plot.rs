@@ -15,10 +15,11 @@ struct Series<'a> {
     points: Vec<(f64, f64)>,
 }
 
-const COLOURS: [RGBColor; 3] = [
+const COLOURS: [RGBColor; 4] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
 ];
 
 /// Writes a line chart of `series` to `path`; `log_x` puts x on a logarithmic axis.
@@ -30,6 +31,10 @@ fn line_chart(
     series: &[Series<'_>],
     log_x: bool,
 ) -> anyhow::Result<()> {
+    if series.iter().all(|s| s.points.is_empty()) {
+        // A scenario left out of the run (`--only`).
+        return Ok(());
+    }
     let points = series.iter().flat_map(|s| s.points.iter());
     let (mut x_max, mut y_max) = (1.0_f64, 1.0_f64);
     let mut x_min = f64::MAX;
@@ -96,7 +101,7 @@ where
 }
 
 /// Writes the scale charts into `dir`: `fan-out-throughput.svg`, `fan-out-latency.svg`,
-/// `registry-memory.svg`, `registry-throughput.svg`.
+/// `registry-memory.svg`, `registry-throughput.svg`, `attempt-log-api.svg`.
 pub fn scale_charts(scale: &Scale, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let fan_out = |value: fn(&crate::scale::FanOutPoint) -> f64| {
@@ -167,6 +172,38 @@ pub fn scale_charts(scale: &Scale, dir: &Path) -> anyhow::Result<()> {
             name: "deliveries/s",
             points: registry(|p| p.deliveries_per_s),
         }],
+        false,
+    )?;
+    let attempt_log = |value: fn(&crate::history::AttemptLogPoint) -> f64| {
+        scale
+            .attempt_log
+            .iter()
+            .map(|point| (point.attempts as f64, value(point)))
+            .collect::<Vec<_>>()
+    };
+    line_chart(
+        &dir.join("attempt-log-api.svg"),
+        "API and delivery p99 by attempt-log size",
+        "attempts in the log",
+        "p99 ms",
+        &[
+            Series {
+                name: "attempt log, first page",
+                points: attempt_log(|p| p.attempt_page.p99_ms),
+            },
+            Series {
+                name: "100 webhooks with last attempt",
+                points: attempt_log(|p| p.webhook_list.p99_ms),
+            },
+            Series {
+                name: "delivery (steady load)",
+                points: attempt_log(|p| p.delivery_latency.p99_ms),
+            },
+            Series {
+                name: "delivery, during retention",
+                points: attempt_log(|p| p.delivery_latency_during_retention.p99_ms),
+            },
+        ],
         false,
     )?;
     Ok(())

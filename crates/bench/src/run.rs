@@ -7,7 +7,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use clap::Parser;
 
-use crate::scale::{Scale, ScaleSizes};
+use crate::scale::{Scale, ScaleScenario, ScaleSizes};
 use crate::{ceilings, publishing};
 
 use crate::herald::{HeraldUnderTest, Layout, Services};
@@ -43,6 +43,9 @@ pub struct Args {
     /// With `--scale`: also write SVG charts of it into this directory.
     #[arg(long, requires = "scale")]
     plot: Option<PathBuf>,
+    /// With `--scale`: run only these scenarios (repeat the flag for more than one).
+    #[arg(long, value_enum, requires = "scale")]
+    only: Vec<ScaleScenario>,
 }
 
 /// Volumes of a run.
@@ -71,7 +74,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         } else {
             ScaleSizes::full()
         };
-        return scale_run(&args, &sizes).await;
+        return scale_run(&args, &sizes.only(&args.only)).await;
     }
     let volumes = if args.quick {
         Volumes {
@@ -472,6 +475,19 @@ async fn console_queries(args: &Args) -> anyhow::Result<()> {
     line("stats, 24h", &measured.stats_24h);
     line("stats, 7d", &measured.stats_7d);
     line("status (GET /v1/status)", &measured.status);
+    let failed = &measured.failed_queue;
+    println!(
+        "failed queue of {}: list a page {:.0} ms; replay one webhook's {} in {:.1} s; \
+         a replay ({} moved) and a list ({} shown) at once {:.1} s; {} left",
+        failed.parked,
+        failed.list_page_ms,
+        failed.replayed,
+        failed.replay_one_webhook_s,
+        failed.concurrent_replayed,
+        failed.concurrent_listed,
+        failed.concurrent_s,
+        failed.left
+    );
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&serde_json::json!({ "console": measured }))?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;

@@ -1,12 +1,18 @@
-//! How Herald's cost grows with the work: webhooks per event (fan-out) and the size of the
-//! registry (webhooks of other tenants that fanout indexes but never matches).
+//! How Herald's cost grows with the work: webhooks per event (fan-out), the size of the
+//! registry (webhooks of other tenants that fanout indexes but never matches) and the size of
+//! the attempt log ([`crate::history`]).
 //!
 //! Each point runs on a vhost and database of its own, with fanout and one sender as separate
 //! processes, events published as fast as confirms allow and counted at the receiver.
 
+use std::time::{Duration, Instant};
+
+use herald_contract::{EventMessage, EventType};
 use serde::Serialize;
 
 use crate::herald::{HeraldUnderTest, Layout, OTHER_TENANTS, Services};
+use crate::history::AttemptLogPoint;
+use crate::progress::Progress;
 use crate::report::{Ceilings, EndToEnd};
 use crate::run::end_to_end_run;
 use crate::stats::Percentiles;
@@ -23,9 +29,38 @@ pub struct ScaleSizes {
     pub registry: Vec<usize>,
     /// Events (one delivery each) per registry point.
     pub registry_events: usize,
+    /// Attempts in the log.
+    pub attempt_log: Vec<usize>,
+    /// Events per second of the attempt-log points' steady load (one delivery each).
+    pub attempt_log_rate: f64,
+    /// The least time each steady load runs.
+    pub attempt_log_window: Duration,
+}
+
+/// A scenario of the scale run, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScaleScenario {
+    FanOut,
+    Registry,
+    AttemptLog,
 }
 
 impl ScaleSizes {
+    /// These sizes without the points of the scenarios not in `scenarios` (all when empty).
+    pub fn only(mut self, scenarios: &[ScaleScenario]) -> Self {
+        let kept = |scenario| scenarios.is_empty() || scenarios.contains(&scenario);
+        if !kept(ScaleScenario::FanOut) {
+            self.fan_out.clear();
+        }
+        if !kept(ScaleScenario::Registry) {
+            self.registry.clear();
+        }
+        if !kept(ScaleScenario::AttemptLog) {
+            self.attempt_log.clear();
+        }
+        self
+    }
+
     /// The full run, by hand.
     pub fn full() -> Self {
         Self {
@@ -33,6 +68,9 @@ impl ScaleSizes {
             fan_out_deliveries: 30_000,
             registry: vec![0, 1_000, 10_000, 100_000],
             registry_events: 20_000,
+            attempt_log: vec![0, 1_000_000, 10_000_000],
+            attempt_log_rate: 500.0,
+            attempt_log_window: Duration::from_secs(20),
         }
     }
 
@@ -43,6 +81,9 @@ impl ScaleSizes {
             fan_out_deliveries: 5_000,
             registry: vec![0, 1_000, 10_000],
             registry_events: 5_000,
+            attempt_log: vec![0, 1_000_000],
+            attempt_log_rate: 500.0,
+            attempt_log_window: Duration::from_secs(10),
         }
     }
 
@@ -53,6 +94,9 @@ impl ScaleSizes {
             fan_out_deliveries: 200,
             registry: vec![0, 50],
             registry_events: 200,
+            attempt_log: vec![0, 2_000],
+            attempt_log_rate: 100.0,
+            attempt_log_window: Duration::from_secs(2),
         }
     }
 }
@@ -64,6 +108,7 @@ pub struct Scale {
     pub ceilings: Ceilings,
     pub fan_out: Vec<FanOutPoint>,
     pub registry: Vec<RegistryPoint>,
+    pub attempt_log: Vec<AttemptLogPoint>,
 }
 
 /// One fan-out point.
@@ -93,7 +138,13 @@ pub struct RegistryPoint {
     pub deliveries_per_s: f64,
     pub latency: Percentiles,
     pub cpu_per_delivery_us: f64,
+    /// From a new webhook's creation to the first delivery to it, publishing an event of its
+    /// type every [`PROBE_EVERY`]: how long fanout takes to match a registry change.
+    pub change_matched_ms: f64,
 }
+
+/// How often the registry-change probe publishes.
+pub const PROBE_EVERY: Duration = Duration::from_millis(10);
 
 /// Runs every point of `sizes`.
 pub async fn run(
@@ -103,9 +154,11 @@ pub async fn run(
     ceilings: Ceilings,
     sizes: &ScaleSizes,
 ) -> anyhow::Result<Scale> {
+    let progress =
+        Progress::new(sizes.fan_out.len() + sizes.registry.len() + sizes.attempt_log.len());
     let mut fan_out = Vec::new();
     for &webhooks in &sizes.fan_out {
-        progress(&format!("scale: {webhooks} webhook(s) per event"));
+        progress.step(&format!("fan-out: {webhooks} webhook(s) per event"));
         let herald = HeraldUnderTest::start(
             services,
             Layout::Separate { senders: 1 },
@@ -128,6 +181,7 @@ pub async fn run(
         .await;
         herald.stop().await;
         let run = run?;
+        progress.point_done();
         fan_out.push(FanOutPoint {
             webhooks_per_event: webhooks,
             events,
@@ -141,7 +195,7 @@ pub async fn run(
     }
     let mut registry = Vec::new();
     for &others in &sizes.registry {
-        progress(&format!("scale: {others} other webhooks in the registry"));
+        progress.step(&format!("registry: {others} other webhooks"));
         let herald = HeraldUnderTest::start_with_others(
             services,
             Layout::Separate { senders: 1 },
@@ -152,6 +206,7 @@ pub async fn run(
         )
         .await?;
         let startup = herald.startup;
+        let change = change_matched(&herald, receiver, &format!("probe-{others}")).await;
         let run = end_to_end_run(
             &herald,
             receiver,
@@ -165,6 +220,8 @@ pub async fn run(
         .await;
         herald.stop().await;
         let run = run?;
+        let change_matched = change?;
+        progress.point_done();
         registry.push(RegistryPoint {
             other_webhooks: others,
             other_tenants: others.min(OTHER_TENANTS),
@@ -173,13 +230,86 @@ pub async fn run(
             deliveries_per_s: run.deliveries_per_s,
             latency: run.latency,
             cpu_per_delivery_us: run.cpu_per_delivery_us,
+            change_matched_ms: change_matched.as_secs_f64() * 1000.0,
         });
     }
+    let mut attempt_log = Vec::new();
+    for &rows in &sizes.attempt_log {
+        progress.step(&format!("attempt log: {rows} attempts"));
+        let herald = HeraldUnderTest::start(services, Layout::Up, 1, receiver, &[]).await?;
+        let point = crate::history::measure(
+            &herald,
+            receiver,
+            clock,
+            rows,
+            &progress,
+            sizes.attempt_log_rate,
+            sizes.attempt_log_window,
+        )
+        .await;
+        herald.stop().await;
+        attempt_log.push(point?);
+        progress.point_done();
+    }
+    progress.finish();
     Ok(Scale {
         ceilings,
         fan_out,
         registry,
+        attempt_log,
     })
+}
+
+/// Creates a webhook for a type no other webhook of the bench tenant takes, publishes an event
+/// of that type every [`PROBE_EVERY`] and returns the time from its creation to the first
+/// delivery (any request the receiver counts is to it).
+async fn change_matched(
+    herald: &HeraldUnderTest,
+    receiver: &Receiver,
+    name: &str,
+) -> anyhow::Result<Duration> {
+    receiver.reset();
+    let created = Instant::now();
+    herald
+        .add_webhook(
+            receiver,
+            name,
+            &format!("/{name}"),
+            EventType::CompanyCreated,
+        )
+        .await?;
+    let mut probes = tokio::time::interval(PROBE_EVERY);
+    let mut n = 0_u64;
+    loop {
+        n += 1;
+        if receiver.received() > 0 {
+            return Ok(created.elapsed());
+        }
+        anyhow::ensure!(
+            created.elapsed() < Duration::from_secs(30),
+            "a new webhook was not matched within 30 s"
+        );
+        probes.tick().await;
+        let body = EventMessage {
+            event_id: format!("{name}-{n}"),
+            event_type: EventType::CompanyCreated.as_str().to_owned(),
+            event_timestamp: herald_contract::format_timestamp(chrono::Utc::now()),
+            tenant_id: crate::publishing::TENANT.to_owned(),
+            entity_id: format!("COMP-{n}"),
+            data: serde_json::json!({ "companyId": format!("COMP-{n}") }),
+        }
+        .to_bytes();
+        herald
+            .publisher
+            .publish(
+                &herald.exchange,
+                EventType::CompanyCreated.as_str(),
+                false,
+                &body,
+                Default::default(),
+            )
+            .await?;
+    }
 }
 
 fn peak_rss(run: &EndToEnd, process: &str) -> f64 {
@@ -187,10 +317,6 @@ fn peak_rss(run: &EndToEnd, process: &str) -> f64 {
         .iter()
         .find(|cost| cost.process == process)
         .map_or(0.0, |cost| cost.peak_rss_mib)
-}
-
-fn progress(what: &str) {
-    eprintln!("… {what}");
 }
 
 impl Scale {
@@ -205,53 +331,84 @@ impl Scale {
             "ceilings: AMQP {:.0} msg/s (one quorum queue), HTTP {:.0} req/s",
             self.ceilings.amqp_messages_per_s, self.ceilings.http_posts_per_s
         ));
-        line(String::new());
-        line(format!(
-            "{:<22} {:>8} {:>12} {:>8} {:>8} {:>10} {:>12} {:>12}",
-            "webhooks per event",
-            "events",
-            "deliveries/s",
-            "p50 ms",
-            "p99 ms",
-            "cpu µs/d",
-            "fanout MiB",
-            "sender MiB"
-        ));
-        for point in &self.fan_out {
+        if !self.fan_out.is_empty() {
+            line(String::new());
             line(format!(
-                "{:<22} {:>8} {:>12.0} {:>8.1} {:>8.1} {:>10.1} {:>12.1} {:>12.1}",
-                point.webhooks_per_event,
-                point.events,
-                point.deliveries_per_s,
-                point.latency.p50_ms,
-                point.latency.p99_ms,
-                point.cpu_per_delivery_us,
-                point.fanout_peak_rss_mib,
-                point.sender_peak_rss_mib
+                "{:<22} {:>8} {:>12} {:>8} {:>8} {:>10} {:>12} {:>12}",
+                "webhooks per event",
+                "events",
+                "deliveries/s",
+                "p50 ms",
+                "p99 ms",
+                "cpu µs/d",
+                "fanout MiB",
+                "sender MiB"
             ));
+            for point in &self.fan_out {
+                line(format!(
+                    "{:<22} {:>8} {:>12.0} {:>8.1} {:>8.1} {:>10.1} {:>12.1} {:>12.1}",
+                    point.webhooks_per_event,
+                    point.events,
+                    point.deliveries_per_s,
+                    point.latency.p50_ms,
+                    point.latency.p99_ms,
+                    point.cpu_per_delivery_us,
+                    point.fanout_peak_rss_mib,
+                    point.sender_peak_rss_mib
+                ));
+            }
         }
-        line(String::new());
-        line(format!(
-            "{:<22} {:>10} {:>12} {:>12} {:>8} {:>8} {:>10}",
-            "other webhooks",
-            "startup s",
-            "fanout MiB",
-            "deliveries/s",
-            "p50 ms",
-            "p99 ms",
-            "cpu µs/d"
-        ));
-        for point in &self.registry {
+        if !self.registry.is_empty() {
+            line(String::new());
             line(format!(
-                "{:<22} {:>10.2} {:>12.1} {:>12.0} {:>8.1} {:>8.1} {:>10.1}",
-                point.other_webhooks,
-                point.startup_s,
-                point.fanout_peak_rss_mib,
-                point.deliveries_per_s,
-                point.latency.p50_ms,
-                point.latency.p99_ms,
-                point.cpu_per_delivery_us
+                "{:<22} {:>10} {:>12} {:>12} {:>8} {:>8} {:>10} {:>10}",
+                "other webhooks",
+                "startup s",
+                "fanout MiB",
+                "deliveries/s",
+                "p50 ms",
+                "p99 ms",
+                "cpu µs/d",
+                "change ms"
             ));
+            for point in &self.registry {
+                line(format!(
+                    "{:<22} {:>10.2} {:>12.1} {:>12.0} {:>8.1} {:>8.1} {:>10.1} {:>10.1}",
+                    point.other_webhooks,
+                    point.startup_s,
+                    point.fanout_peak_rss_mib,
+                    point.deliveries_per_s,
+                    point.latency.p50_ms,
+                    point.latency.p99_ms,
+                    point.cpu_per_delivery_us,
+                    point.change_matched_ms
+                ));
+            }
+        }
+        if !self.attempt_log.is_empty() {
+            line(String::new());
+            line(format!(
+                "{:<12} {:>14} {:>14} {:>14} {:>16} {:>12} {:>12}",
+                "attempts",
+                "page p99 ms",
+                "list p99 ms",
+                "delivery p99",
+                "…in retention",
+                "removed",
+                "retention s"
+            ));
+            for point in &self.attempt_log {
+                line(format!(
+                    "{:<12} {:>14.1} {:>14.1} {:>14.1} {:>16.1} {:>12} {:>12.1}",
+                    point.attempts,
+                    point.attempt_page.p99_ms,
+                    point.webhook_list.p99_ms,
+                    point.delivery_latency.p99_ms,
+                    point.delivery_latency_during_retention.p99_ms,
+                    point.retention_removed,
+                    point.retention_s
+                ));
+            }
         }
         out
     }

@@ -42,6 +42,23 @@ async fn the_scale_scenarios_run_on_small_sizes_and_chart_what_they_measured() {
         assert!(point.startup_s > 0.0, "{point:?}");
         assert!(point.deliveries_per_s > 0.0, "{point:?}");
     }
+    assert_eq!(scale.attempt_log.len(), sizes.attempt_log.len());
+    for point in &scale.attempt_log {
+        assert!(point.attempt_page.p99_ms > 0.0, "{point:?}");
+        assert!(point.webhook_list.p99_ms > 0.0, "{point:?}");
+        assert!(point.delivery_latency.p99_ms > 0.0, "{point:?}");
+        assert!(
+            point.delivery_latency_during_retention.p99_ms > 0.0,
+            "{point:?}"
+        );
+    }
+    // The oldest of 29 seeded days went, and nothing newer.
+    let seeded = scale.attempt_log[1].attempts as u64;
+    let removed = scale.attempt_log[1].retention_removed;
+    assert!(
+        removed > 0 && removed <= seeded / 20,
+        "removed {removed} of {seeded}"
+    );
     let json = serde_json::to_value(&scale).unwrap();
     assert!(json["fan_out"][0]["deliveries_per_s"].is_number());
     assert!(json["registry"][1]["other_webhooks"] == 50);
@@ -50,6 +67,7 @@ async fn the_scale_scenarios_run_on_small_sizes_and_chart_what_they_measured() {
         "fan-out-latency.svg",
         "registry-memory.svg",
         "registry-throughput.svg",
+        "attempt-log-api.svg",
     ] {
         let svg = std::fs::read_to_string(charts.join(chart)).unwrap();
         assert!(svg.contains("<svg"), "{chart}");
