@@ -111,22 +111,16 @@ async fn replaying_one_webhook_moves_exactly_its_deliveries_and_leaves_the_rest_
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replay_killed_half_way_loses_nothing() {
-    // Arrange: 3000 failed deliveries of a webhook whose endpoint now answers 200.
-    let app = TestApp::spawn(Options::default()).await;
-    let webhook = app
-        .api
-        .create_webhook(
-            "acme",
-            json!({"name": "a", "url": app.receiver.url("/a"), "eventTypes": ["contact-created"]}),
-        )
-        .await;
-    let webhook_id: herald_contract::WebhookId = webhook["id"].as_str().unwrap().parse().unwrap();
-    app.wait_for_registry().await;
+/// Parks one sealed failed delivery of `webhook` per number in `numbers`, as the sender
+/// would after the last rung; returns their event ids.
+async fn park(
+    app: &TestApp,
+    webhook_id: &herald_contract::WebhookId,
+    numbers: impl Iterator<Item = usize>,
+) -> Vec<String> {
     let seal_key = herald_tests::app::seal_key();
-    let mut expected = Vec::new();
-    for n in 0..3000 {
+    let mut parked = Vec::new();
+    for n in numbers {
         let raw = event("acme", "contact-created", json!({"n": n}));
         let body = serde_json::to_vec(&raw).unwrap();
         let envelope = EventEnvelope {
@@ -143,7 +137,7 @@ async fn a_replay_killed_half_way_loses_nothing() {
             last_status: Some(500),
             last_error: "HTTP 500".into(),
         };
-        let payload = herald_contract::payload::build_payload(&webhook_id, &parsed);
+        let payload = herald_contract::payload::build_payload(webhook_id, &parsed);
         headers.seal = Some(seal_key.seal(&headers, &payload));
         app.broker
             .put(
@@ -152,8 +146,103 @@ async fn a_replay_killed_half_way_loses_nothing() {
                 headers.to_failed_properties(&failure, chrono::Utc::now()),
             )
             .await;
-        expected.push(parsed.event_id.to_string());
+        parked.push(parsed.event_id.to_string());
     }
+    parked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_running_during_a_replay_see_the_queue_before_or_after_it_never_half_way() {
+    // Arrange: 800 failed deliveries of two webhooks, interleaved.
+    let app = TestApp::spawn(Options::default()).await;
+    let mut webhooks = Vec::new();
+    for name in ["a", "b"] {
+        let created = app
+            .api
+            .create_webhook(
+                "acme",
+                json!({"name": name, "url": app.receiver.url("/ok"), "eventTypes": ["contact-created"]}),
+            )
+            .await;
+        let id: herald_contract::WebhookId = created["id"].as_str().unwrap().parse().unwrap();
+        webhooks.push(id);
+    }
+    app.wait_for_registry().await;
+    let mut kept = Vec::new();
+    for n in 0..400 {
+        park(&app, &webhooks[0], n..n + 1).await;
+        kept.extend(park(&app, &webhooks[1], n..n + 1).await);
+    }
+    let list = || async {
+        let (status, page) = app
+            .api
+            .call(Method::GET, "/v1/failed?limit=1000", None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["eventId"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    // Act: a replay of webhook a, and lists started while it runs.
+    let replay = async {
+        app.api
+            .call(
+                Method::POST,
+                "/v1/failed/replay",
+                Some(&json!({"webhookId": webhooks[0].as_str()})),
+            )
+            .await
+    };
+    let lists = async {
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            seen.push(list().await);
+        }
+        seen
+    };
+    let ((status, replayed), lists) = tokio::join!(replay, lists);
+
+    // Assert
+    assert_eq!(status, StatusCode::OK, "{replayed}");
+    assert_eq!(replayed["replayed"], 400);
+    for listed in lists {
+        let distinct: std::collections::HashSet<&String> = listed.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            listed.len(),
+            "a list showed a delivery twice"
+        );
+        assert!(
+            listed.len() == 800 || listed == kept,
+            "a list saw the queue half-way through the replay: {} deliveries",
+            listed.len()
+        );
+    }
+    assert_eq!(
+        list().await,
+        kept,
+        "the kept deliveries moved or changed order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_killed_half_way_loses_nothing() {
+    // Arrange: 3000 failed deliveries of a webhook whose endpoint now answers 200.
+    let app = TestApp::spawn(Options::default()).await;
+    let webhook = app
+        .api
+        .create_webhook(
+            "acme",
+            json!({"name": "a", "url": app.receiver.url("/a"), "eventTypes": ["contact-created"]}),
+        )
+        .await;
+    let webhook_id: herald_contract::WebhookId = webhook["id"].as_str().unwrap().parse().unwrap();
+    app.wait_for_registry().await;
+    let expected = park(&app, &webhook_id, 0..3000).await;
     let replay = || {
         let mut command = tokio::process::Command::new(binary("herald"));
         command

@@ -19,7 +19,11 @@ use herald_contract::topology::headers;
 use herald_contract::{EventId, EventType, TenantId, Topology, WebhookId};
 use std::time::Duration;
 
-use lapin::options::{BasicConsumeOptions, BasicGetOptions, QueueDeclareOptions};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ErrorKind};
 
@@ -139,6 +143,18 @@ pub enum ParkedError {
 pub const LOCK_WAIT: Duration = Duration::from_secs(60);
 /// How long an operation waits for the broker to show the messages it returned.
 const RETURN_WAIT: Duration = Duration::from_secs(30);
+/// How long a sweep waits for the next message before it takes the queue as seen.
+const SWEEP_IDLE: Duration = Duration::from_secs(5);
+/// How many messages one consumer of a sweep holds unacknowledged at most (a consumer's
+/// prefetch is at most 65 535, and buffered messages take memory); a sweep of more uses one
+/// consumer after another.
+const SWEEP_WINDOW: u16 = 10_000;
+/// The first consumer's window: small, so that a listing that stops early has little to
+/// return; each next one is four times larger.
+const FIRST_SWEEP_WINDOW: u16 = 500;
+/// How many taken messages a sweep replaces at once (each awaits its publish confirm, then
+/// is acknowledged).
+const TAKES_IN_FLIGHT: usize = 256;
 
 /// Operations on the failed and rejected queues of one installation.
 pub struct ParkedQueues {
@@ -146,6 +162,20 @@ pub struct ParkedQueues {
     channel: Channel,
     publisher: Publisher,
     topology: Topology,
+}
+
+/// The parked lock, held while this lives: dropping the consumer would cancel it and so
+/// release the lock early.
+struct ParkedLock {
+    channel: Channel,
+    _consumer: lapin::Consumer,
+}
+
+impl ParkedLock {
+    async fn release(self) -> Result<(), ParkedError> {
+        self.channel.close(200, "done".into()).await?;
+        Ok(())
+    }
 }
 
 enum Verdict {
@@ -214,8 +244,8 @@ impl ParkedQueues {
     }
 
     /// Takes the parked lock: the exclusive consumer of the lock queue, on a channel of its
-    /// own (closing it releases the lock). Waits up to [`LOCK_WAIT`] for another holder.
-    async fn lock(&self) -> Result<Channel, ParkedError> {
+    /// own. Waits up to [`LOCK_WAIT`] for another holder.
+    async fn lock(&self) -> Result<ParkedLock, ParkedError> {
         let queue = self.topology.parked_lock_queue();
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(20);
@@ -233,7 +263,12 @@ impl ParkedQueues {
                 )
                 .await;
             match taken {
-                Ok(_) => return Ok(channel),
+                Ok(consumer) => {
+                    return Ok(ParkedLock {
+                        channel,
+                        _consumer: consumer,
+                    });
+                }
                 Err(error) if is_access_refused(&error) => {
                     if started.elapsed() >= LOCK_WAIT {
                         return Err(ParkedError::Busy(started.elapsed()));
@@ -397,6 +432,27 @@ impl ParkedQueues {
         })
     }
 
+    /// A consumer of `queue` holding up to `window` messages, for a sweep `seen` messages in.
+    async fn consume(
+        &self,
+        channel: &Channel,
+        queue: &str,
+        window: u16,
+        seen: u32,
+    ) -> Result<lapin::Consumer, ParkedError> {
+        channel
+            .basic_qos(window, BasicQosOptions::default())
+            .await?;
+        Ok(channel
+            .basic_consume(
+                queue.into(),
+                format!("herald-parked-sweep-{seen}").as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?)
+    }
+
     /// Waits until `queue` holds at least `left` ready messages again (what was there before
     /// the sweep, less what it took: returning messages is not confirmed), so that the next
     /// operation sees them all; gives up after [`RETURN_WAIT`] with a warning.
@@ -417,10 +473,12 @@ impl ParkedQueues {
     }
 
     /// Takes every message present when the sweep starts (or until `judge` says stop);
-    /// `judge` decides, `take` runs for each taken message before it is acknowledged. The
-    /// sweep's channel is closed at the end, which returns the kept messages to the head of
-    /// the queue (a quorum queue serves returned messages first; a `nack` with requeue would
-    /// send them to the back, and count towards a delivery limit on RabbitMQ 4).
+    /// `judge` decides, `take` runs for each taken message before it is acknowledged (up to
+    /// [`TAKES_IN_FLIGHT`] at once: replays are confirmed in parallel). The messages come
+    /// from a consumer, which the broker streams, rather than one `basic.get` round trip
+    /// each. The sweep's channel is closed at the end, which returns the kept messages to
+    /// the head of the queue (a quorum queue serves returned messages first; a `nack` with
+    /// requeue would send them to the back, and count towards a delivery limit on RabbitMQ 4).
     async fn sweep<J, T, F>(&self, queue: &str, mut judge: J, take: T) -> Result<Moved, ParkedError>
     where
         J: FnMut(&BasicProperties, &[u8]) -> Verdict,
@@ -432,14 +490,43 @@ impl ParkedQueues {
         let present = self.ready(queue).await?;
         let mut moved = Moved::default();
         let swept = async {
-            for _ in 0..present {
-                let Some(message) = channel
-                    .basic_get(queue.into(), BasicGetOptions { no_ack: false })
-                    .await?
-                else {
-                    break;
+            if present == 0 {
+                return Ok(());
+            }
+            let mut taking = FuturesUnordered::new();
+            let mut window: Option<(lapin::Consumer, u32)> = None;
+            let mut window_size = FIRST_SWEEP_WINDOW;
+            let mut seen = 0;
+            while seen < present {
+                let (consumer, delivered) = match &mut window {
+                    Some(open) => open,
+                    None => {
+                        let consumer = self.consume(&channel, queue, window_size, seen).await?;
+                        window.insert((consumer, 0))
+                    }
                 };
-                let delivery = message.delivery;
+                if *delivered == u32::from(window_size) {
+                    // A consumer holds at most its window: hand the rest to the next one
+                    // (a larger one, up to SWEEP_WINDOW). This one's stream still yields what
+                    // the broker sent before the cancel, then ends.
+                    *delivered += 1;
+                    window_size = window_size.saturating_mul(4).min(SWEEP_WINDOW);
+                    channel
+                        .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+                        .await?;
+                }
+                let next = tokio::time::timeout(SWEEP_IDLE, consumer.next()).await;
+                let delivery = match next {
+                    Ok(Some(delivery)) => delivery?,
+                    Ok(None) => {
+                        window = None;
+                        continue;
+                    }
+                    // Fewer messages than counted (expired, or removed by hand): all seen.
+                    Err(_) => break,
+                };
+                *delivered += 1;
+                seen += 1;
                 match judge(&delivery.properties, &delivery.data) {
                     Verdict::Keep => moved.kept += 1,
                     Verdict::Stop => {
@@ -447,11 +534,25 @@ impl ParkedQueues {
                         break;
                     }
                     Verdict::Take => {
-                        take(delivery.properties.clone(), delivery.data.clone()).await?;
-                        delivery.acker.ack(Default::default()).await?;
-                        moved.matched += 1;
+                        if taking.len() >= TAKES_IN_FLIGHT
+                            && let Some(taken) = taking.next().await
+                        {
+                            taken?;
+                            moved.matched += 1;
+                        }
+                        let replaced = take(delivery.properties, delivery.data);
+                        let acker = delivery.acker;
+                        taking.push(async move {
+                            replaced.await?;
+                            acker.ack(BasicAckOptions::default()).await?;
+                            Ok::<_, ParkedError>(())
+                        });
                     }
                 }
+            }
+            while let Some(taken) = taking.next().await {
+                taken?;
+                moved.matched += 1;
             }
             Ok::<_, ParkedError>(())
         }
@@ -465,7 +566,7 @@ impl ParkedQueues {
             self.wait_until_returned(queue, left).await?;
         }
         tracing::debug!(queue, present, taken = moved.matched, kept = moved.kept, at = %Utc::now(), "swept a parked queue");
-        lock.close(200, "done".into()).await?;
+        lock.release().await?;
         Ok(moved)
     }
 }
