@@ -260,7 +260,23 @@ async fn a_replay_killed_half_way_loses_nothing() {
         .wait_for("/a", 100, Duration::from_secs(30))
         .await;
     first.kill().await.unwrap();
-    let left = app.broker.count(&app.topology.failed_queue()).await;
+    // The broker returns what the killed replay held once it sees the connection gone: wait
+    // until every delivery is either back in the queue or delivered.
+    let left = wait::until(
+        "the killed replay's deliveries to be back or delivered",
+        Duration::from_secs(30),
+        || async {
+            let left = app.broker.count(&app.topology.failed_queue()).await;
+            let delivered: std::collections::HashSet<String> = app
+                .receiver
+                .to("/a")
+                .iter()
+                .filter_map(|r| r.header("webhook-id").map(str::to_owned))
+                .collect();
+            (left as usize + delivered.len() >= 3000).then_some(left)
+        },
+    )
+    .await;
     let status = replay().status().await.unwrap();
 
     // Assert

@@ -1,14 +1,14 @@
 //! Operations on the queues where Herald parks what it could not deliver or accept:
 //! listing, replaying and purging, with filters.
 //!
-//! Every operation sweeps the queue on a channel of its own: it takes each message without
+//! Every operation sweeps the queue on channels of its own: it takes each message without
 //! acknowledging it, decides, and stops when it has what it needs (a listing stops at its
-//! limit) or has seen every message. Closing the channel then returns the messages it kept to
-//! the head of the queue (a quorum queue serves returned messages first, not necessarily in
-//! their former order among themselves), and it waits until the broker shows them back. A message is removed
-//! only by an acknowledgement sent after what replaced it (the replayed delivery) was
-//! confirmed. So an operation that is killed half-way loses nothing: the broker returns
-//! whatever was not acknowledged.
+//! limit) or has seen every message. Closing the channels, in the order they took their
+//! messages, then returns the messages it kept to the head of the queue in their former
+//! order, and it waits until the broker shows them back. A message is removed only by an
+//! acknowledgement sent after what replaced it (the replayed delivery) was confirmed. So an
+//! operation that is killed half-way loses nothing: the broker returns whatever was not
+//! acknowledged (then not necessarily in order).
 //!
 //! A message an operation holds is invisible to any other, so operations take turns: each
 //! holds the exclusive consumer of the (always empty) parked lock queue while it sweeps. The
@@ -250,39 +250,50 @@ impl ParkedQueues {
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(20);
         loop {
-            let channel = self.connection.create_channel().await?;
-            let taken = channel
-                .basic_consume(
-                    queue.as_str().into(),
-                    "herald-parked-operation".into(),
-                    BasicConsumeOptions {
-                        exclusive: true,
-                        ..Default::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await;
-            match taken {
-                Ok(consumer) => {
-                    return Ok(ParkedLock {
-                        channel,
-                        _consumer: consumer,
-                    });
-                }
-                Err(error) if is_access_refused(&error) => {
-                    if started.elapsed() >= LOCK_WAIT {
-                        return Err(ParkedError::Busy(started.elapsed()));
-                    }
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(500));
-                }
-                Err(error) => return Err(error.into()),
+            // Trying only when the lock looks free spares the broker (and the log) a refused
+            // consumer, which closes its channel; two that try at once still get one refusal.
+            let taken = if self.declare_passive(&queue).await?.consumer_count() == 0 {
+                self.try_lock(&queue).await?
+            } else {
+                None
+            };
+            if let Some(lock) = taken {
+                return Ok(lock);
             }
+            if started.elapsed() >= LOCK_WAIT {
+                return Err(ParkedError::Busy(started.elapsed()));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
         }
     }
 
-    /// Messages ready in `queue`.
-    async fn ready(&self, queue: &str) -> Result<u32, ParkedError> {
+    /// The parked lock if it is free now.
+    async fn try_lock(&self, queue: &str) -> Result<Option<ParkedLock>, ParkedError> {
+        let channel = self.connection.create_channel().await?;
+        let taken = channel
+            .basic_consume(
+                queue.into(),
+                "herald-parked-operation".into(),
+                BasicConsumeOptions {
+                    exclusive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await;
+        match taken {
+            Ok(consumer) => Ok(Some(ParkedLock {
+                channel,
+                _consumer: consumer,
+            })),
+            Err(error) if is_access_refused(&error) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// What the broker says of `queue` (which must exist).
+    async fn declare_passive(&self, queue: &str) -> Result<lapin::Queue, ParkedError> {
         Ok(self
             .channel
             .queue_declare(
@@ -293,8 +304,12 @@ impl ParkedQueues {
                 },
                 FieldTable::default(),
             )
-            .await?
-            .message_count())
+            .await?)
+    }
+
+    /// Messages ready in `queue`.
+    async fn ready(&self, queue: &str) -> Result<u32, ParkedError> {
+        Ok(self.declare_passive(queue).await?.message_count())
     }
 
     /// Up to `limit` failed deliveries matching `filter`, from the head of the queue, leaving it as
@@ -453,9 +468,9 @@ impl ParkedQueues {
             .await?)
     }
 
-    /// Waits until `queue` holds at least `left` ready messages again (what was there before
-    /// the sweep, less what it took: returning messages is not confirmed), so that the next
-    /// operation sees them all; gives up after [`RETURN_WAIT`] with a warning.
+    /// Waits until `queue` holds at least `left` ready messages again (returning messages is
+    /// not confirmed), so that what comes next sees them all; gives up after [`RETURN_WAIT`]
+    /// with a warning.
     async fn wait_until_returned(&self, queue: &str, left: u64) -> Result<(), ParkedError> {
         let started = tokio::time::Instant::now();
         while u64::from(self.ready(queue).await?) < left {
@@ -474,11 +489,15 @@ impl ParkedQueues {
 
     /// Takes every message present when the sweep starts (or until `judge` says stop);
     /// `judge` decides, `take` runs for each taken message before it is acknowledged (up to
-    /// [`TAKES_IN_FLIGHT`] at once: replays are confirmed in parallel). The messages come
-    /// from a consumer, which the broker streams, rather than one `basic.get` round trip
-    /// each. The sweep's channel is closed at the end, which returns the kept messages to
-    /// the head of the queue (a quorum queue serves returned messages first; a `nack` with
-    /// requeue would send them to the back, and count towards a delivery limit on RabbitMQ 4).
+    /// [`TAKES_IN_FLIGHT`] at once: replays are confirmed in parallel).
+    ///
+    /// The messages come from consumers, which the broker streams, rather than one
+    /// `basic.get` round trip each: one window after another, each a consumer on a channel
+    /// of its own holding up to its prefetch. At the end the windows' channels are closed
+    /// in order, each once the previous one's messages are back: a quorum queue serves
+    /// returned messages first, in the order they were returned, so the kept messages end
+    /// up at the head in their former order (a `nack` with requeue would send them to the
+    /// back, and count towards a delivery limit on RabbitMQ 4).
     async fn sweep<J, T, F>(&self, queue: &str, mut judge: J, take: T) -> Result<Moved, ParkedError>
     where
         J: FnMut(&BasicProperties, &[u8]) -> Verdict,
@@ -486,69 +505,77 @@ impl ParkedQueues {
         F: std::future::Future<Output = Result<(), ParkedError>>,
     {
         let lock = self.lock().await?;
-        let channel = self.connection.create_channel().await?;
         let present = self.ready(queue).await?;
         let mut moved = Moved::default();
+        let mut windows: Vec<Window> = Vec::new();
         let swept = async {
-            if present == 0 {
-                return Ok(());
-            }
             let mut taking = FuturesUnordered::new();
-            let mut window: Option<(lapin::Consumer, u32)> = None;
-            let mut window_size = FIRST_SWEEP_WINDOW;
+            let mut size = FIRST_SWEEP_WINDOW;
             let mut seen = 0;
-            while seen < present {
-                let (consumer, delivered) = match &mut window {
-                    Some(open) => open,
-                    None => {
-                        let consumer = self.consume(&channel, queue, window_size, seen).await?;
-                        window.insert((consumer, 0))
+            let mut done = present == 0;
+            while !done {
+                let channel = self.connection.create_channel().await?;
+                let mut consumer = self.consume(&channel, queue, size, seen).await?;
+                windows.push(Window { channel, held: 0 });
+                let window = windows.len() - 1;
+                let mut delivered = 0;
+                let mut cancelled = false;
+                loop {
+                    if !cancelled && (done || delivered == u32::from(size)) {
+                        // This window is full, or the sweep has what it needs. The stream
+                        // still yields what the broker sent before the cancel, then ends.
+                        windows[window]
+                            .channel
+                            .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+                            .await?;
+                        cancelled = true;
                     }
-                };
-                if *delivered == u32::from(window_size) {
-                    // A consumer holds at most its window: hand the rest to the next one
-                    // (a larger one, up to SWEEP_WINDOW). This one's stream still yields what
-                    // the broker sent before the cancel, then ends.
-                    *delivered += 1;
-                    window_size = window_size.saturating_mul(4).min(SWEEP_WINDOW);
-                    channel
-                        .basic_cancel(consumer.tag(), BasicCancelOptions::default())
-                        .await?;
-                }
-                let next = tokio::time::timeout(SWEEP_IDLE, consumer.next()).await;
-                let delivery = match next {
-                    Ok(Some(delivery)) => delivery?,
-                    Ok(None) => {
-                        window = None;
+                    let delivery = match tokio::time::timeout(SWEEP_IDLE, consumer.next()).await {
+                        Ok(Some(delivery)) => delivery?,
+                        Ok(None) => break,
+                        // Fewer messages than counted (expired, or removed by hand): all seen.
+                        Err(_) if !done => {
+                            done = true;
+                            continue;
+                        }
+                        Err(_) => break,
+                    };
+                    delivered += 1;
+                    if done {
+                        // Sent before the cancel: held, returned at the end, not judged.
+                        windows[window].held += 1;
                         continue;
                     }
-                    // Fewer messages than counted (expired, or removed by hand): all seen.
-                    Err(_) => break,
-                };
-                *delivered += 1;
-                seen += 1;
-                match judge(&delivery.properties, &delivery.data) {
-                    Verdict::Keep => moved.kept += 1,
-                    Verdict::Stop => {
-                        moved.kept += 1;
-                        break;
-                    }
-                    Verdict::Take => {
-                        if taking.len() >= TAKES_IN_FLIGHT
-                            && let Some(taken) = taking.next().await
-                        {
-                            taken?;
-                            moved.matched += 1;
+                    seen += 1;
+                    done = seen >= present;
+                    match judge(&delivery.properties, &delivery.data) {
+                        Verdict::Keep => {
+                            moved.kept += 1;
+                            windows[window].held += 1;
                         }
-                        let replaced = take(delivery.properties, delivery.data);
-                        let acker = delivery.acker;
-                        taking.push(async move {
-                            replaced.await?;
-                            acker.ack(BasicAckOptions::default()).await?;
-                            Ok::<_, ParkedError>(())
-                        });
+                        Verdict::Stop => {
+                            moved.kept += 1;
+                            windows[window].held += 1;
+                            done = true;
+                        }
+                        Verdict::Take => {
+                            if taking.len() >= TAKES_IN_FLIGHT
+                                && let Some(taken) = taking.next().await
+                            {
+                                taken?;
+                                moved.matched += 1;
+                            }
+                            let replaced = take(delivery.properties, delivery.data);
+                            let acker = delivery.acker;
+                            taking.push(async move {
+                                replaced.await?;
+                                acker.ack(BasicAckOptions::default()).await?;
+                                Ok::<_, ParkedError>(())
+                            });
+                        }
                     }
                 }
+                size = size.saturating_mul(4).min(SWEEP_WINDOW);
             }
             while let Some(taken) = taking.next().await {
                 taken?;
@@ -558,17 +585,40 @@ impl ParkedQueues {
         }
         .await;
         // Closing returns every message still held, also after a failure.
-        let closed = channel.close(200, "swept".into()).await;
+        let returned = self.give_back(queue, windows).await;
         swept?;
-        closed?;
-        if moved.kept > 0 {
-            let left = u64::from(present).saturating_sub(moved.matched);
-            self.wait_until_returned(queue, left).await?;
-        }
-        tracing::debug!(queue, present, taken = moved.matched, kept = moved.kept, at = %Utc::now(), "swept a parked queue");
+        returned?;
+        tracing::debug!(
+            queue,
+            present,
+            taken = moved.matched,
+            kept = moved.kept,
+            "swept a parked queue"
+        );
         lock.release().await?;
         Ok(moved)
     }
+
+    /// Closes a sweep's windows in order, each once the previous one's messages are back.
+    async fn give_back(&self, queue: &str, windows: Vec<Window>) -> Result<(), ParkedError> {
+        for window in windows {
+            if window.held == 0 {
+                window.channel.close(200, "swept".into()).await?;
+                continue;
+            }
+            let before = self.ready(queue).await?;
+            window.channel.close(200, "swept".into()).await?;
+            self.wait_until_returned(queue, u64::from(before) + window.held)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// One consumer's share of a sweep: its channel, and how many messages it holds.
+struct Window {
+    channel: Channel,
+    held: u64,
 }
 
 /// Whether the broker refused an operation (here: the lock queue's consumer is taken).
