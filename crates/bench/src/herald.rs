@@ -242,6 +242,14 @@ impl HeraldUnderTest {
         self.processes.iter().map(Process::cost).collect()
     }
 
+    /// Resident memory now of each process, by name.
+    pub fn rss_mib(&self) -> Vec<(String, f64)> {
+        self.processes
+            .iter()
+            .map(|process| (process.cost().process, process.rss_mib()))
+            .collect()
+    }
+
     pub async fn stop(self) {
         for process in self.processes {
             process.stop(Duration::from_secs(20)).await;

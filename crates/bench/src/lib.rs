@@ -13,6 +13,7 @@
 //! - [`run`]: the scenarios in order.
 //! - [`scale`]: how the costs grow with webhooks per event and with the registry; [`plot`]
 //!   draws them as SVG charts.
+//! - [`soak`]: memory over a long steady mixed load (a leak or a plateau).
 
 pub mod ceilings;
 pub mod console;
@@ -24,4 +25,5 @@ pub mod publishing;
 pub mod report;
 pub mod run;
 pub mod scale;
+pub mod soak;
 pub mod stats;

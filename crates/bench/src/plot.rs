@@ -101,7 +101,7 @@ where
 }
 
 /// Writes the scale charts into `dir`: `fan-out-throughput.svg`, `fan-out-latency.svg`,
-/// `registry-memory.svg`, `registry-throughput.svg`, `attempt-log-api.svg`.
+/// `registry-memory.svg`, `registry-throughput.svg`, `attempt-log-api.svg`, `soak-memory.svg`.
 pub fn scale_charts(scale: &Scale, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let fan_out = |value: fn(&crate::scale::FanOutPoint) -> f64| {
@@ -204,6 +204,23 @@ pub fn scale_charts(scale: &Scale, dir: &Path) -> anyhow::Result<()> {
                 points: attempt_log(|p| p.delivery_latency_during_retention.p99_ms),
             },
         ],
+        false,
+    )?;
+    let soak = scale.soak.as_ref().map_or_else(Vec::new, |soak| {
+        soak.samples
+            .iter()
+            .map(|sample| (sample.at_s / 60.0, sample.rss_mib))
+            .collect()
+    });
+    line_chart(
+        &dir.join("soak-memory.svg"),
+        "herald up's memory under a steady mixed load",
+        "minutes",
+        "RSS MiB",
+        &[Series {
+            name: "herald up",
+            points: soak,
+        }],
         false,
     )?;
     Ok(())

@@ -43,7 +43,8 @@ pub struct Args {
     /// With `--scale`: also write SVG charts of it into this directory.
     #[arg(long, requires = "scale")]
     plot: Option<PathBuf>,
-    /// With `--scale`: run only these scenarios (repeat the flag for more than one).
+    /// With `--scale`: run only these scenarios (repeat the flag for more than one). `soak`
+    /// (an hour of steady mixed load; three minutes with `--quick`) runs only when named.
     #[arg(long, value_enum, requires = "scale")]
     only: Vec<ScaleScenario>,
 }

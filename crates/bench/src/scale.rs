@@ -15,6 +15,7 @@ use crate::history::AttemptLogPoint;
 use crate::progress::Progress;
 use crate::report::{Ceilings, EndToEnd};
 use crate::run::end_to_end_run;
+use crate::soak::Soak;
 use crate::stats::Percentiles;
 use herald_testkit::{Clock, Receiver};
 
@@ -35,6 +36,12 @@ pub struct ScaleSizes {
     pub attempt_log_rate: f64,
     /// The least time each steady load runs.
     pub attempt_log_window: Duration,
+    /// How long the soak runs (none: no soak).
+    pub soak: Option<Duration>,
+    /// Events per second of the soak (each to every one of its webhooks).
+    pub soak_rate: f64,
+    /// How often the soak samples memory.
+    pub soak_sample_every: Duration,
 }
 
 /// A scenario of the scale run, for `--only`.
@@ -43,6 +50,8 @@ pub enum ScaleScenario {
     FanOut,
     Registry,
     AttemptLog,
+    /// Not run unless named: it takes an hour (`--quick`: three minutes).
+    Soak,
 }
 
 impl ScaleSizes {
@@ -58,6 +67,9 @@ impl ScaleSizes {
         if !kept(ScaleScenario::AttemptLog) {
             self.attempt_log.clear();
         }
+        if !scenarios.contains(&ScaleScenario::Soak) {
+            self.soak = None;
+        }
         self
     }
 
@@ -71,6 +83,9 @@ impl ScaleSizes {
             attempt_log: vec![0, 1_000_000, 10_000_000],
             attempt_log_rate: 500.0,
             attempt_log_window: Duration::from_secs(20),
+            soak: Some(Duration::from_secs(3600)),
+            soak_rate: 200.0,
+            soak_sample_every: Duration::from_secs(30),
         }
     }
 
@@ -84,6 +99,9 @@ impl ScaleSizes {
             attempt_log: vec![0, 1_000_000],
             attempt_log_rate: 500.0,
             attempt_log_window: Duration::from_secs(10),
+            soak: Some(Duration::from_secs(180)),
+            soak_rate: 200.0,
+            soak_sample_every: Duration::from_secs(10),
         }
     }
 
@@ -97,6 +115,9 @@ impl ScaleSizes {
             attempt_log: vec![0, 2_000],
             attempt_log_rate: 100.0,
             attempt_log_window: Duration::from_secs(2),
+            soak: Some(Duration::from_secs(3)),
+            soak_rate: 50.0,
+            soak_sample_every: Duration::from_secs(1),
         }
     }
 }
@@ -109,6 +130,7 @@ pub struct Scale {
     pub fan_out: Vec<FanOutPoint>,
     pub registry: Vec<RegistryPoint>,
     pub attempt_log: Vec<AttemptLogPoint>,
+    pub soak: Option<Soak>,
 }
 
 /// One fan-out point.
@@ -154,8 +176,12 @@ pub async fn run(
     ceilings: Ceilings,
     sizes: &ScaleSizes,
 ) -> anyhow::Result<Scale> {
-    let progress =
-        Progress::new(sizes.fan_out.len() + sizes.registry.len() + sizes.attempt_log.len());
+    let progress = Progress::new(
+        sizes.fan_out.len()
+            + sizes.registry.len()
+            + sizes.attempt_log.len()
+            + usize::from(sizes.soak.is_some()),
+    );
     let mut fan_out = Vec::new();
     for &webhooks in &sizes.fan_out {
         progress.step(&format!("fan-out: {webhooks} webhook(s) per event"));
@@ -251,12 +277,30 @@ pub async fn run(
         attempt_log.push(point?);
         progress.point_done();
     }
+    let soak = match sizes.soak {
+        Some(duration) => {
+            let soak = crate::soak::measure(
+                services,
+                receiver,
+                clock,
+                sizes.soak_rate,
+                duration,
+                sizes.soak_sample_every,
+                &progress,
+            )
+            .await?;
+            progress.point_done();
+            Some(soak)
+        }
+        None => None,
+    };
     progress.finish();
     Ok(Scale {
         ceilings,
         fan_out,
         registry,
         attempt_log,
+        soak,
     })
 }
 
@@ -409,6 +453,24 @@ impl Scale {
                     point.retention_s
                 ));
             }
+        }
+        if let Some(soak) = &self.soak {
+            let rss = |sample: Option<&crate::soak::SoakSample>| sample.map_or(0.0, |s| s.rss_mib);
+            let peak = soak.samples.iter().map(|s| s.rss_mib).fold(0.0, f64::max);
+            line(String::new());
+            line(format!(
+                "soak: {:.0} events/s to {} healthy and {} failing webhooks for {:.0} s: herald up \
+                 {:.1} MiB at the first sample, {:.1} at the last, {:.1} at most; second half \
+                 {:+.2} MiB per 10 min",
+                soak.events_per_s,
+                soak.healthy_webhooks,
+                soak.failing_webhooks,
+                soak.samples.last().map_or(0.0, |s| s.at_s),
+                rss(soak.samples.first()),
+                rss(soak.samples.last()),
+                peak,
+                soak.second_half_growth_mib_per_10min
+            ));
         }
         out
     }

@@ -52,6 +52,14 @@ async fn the_scale_scenarios_run_on_small_sizes_and_chart_what_they_measured() {
             "{point:?}"
         );
     }
+    let soak = scale.soak.as_ref().unwrap();
+    assert!(soak.samples.len() >= 2, "{soak:?}");
+    assert!(
+        soak.samples
+            .iter()
+            .all(|s| s.rss_mib > 0.0 && s.requests_per_s > 0.0),
+        "{soak:?}"
+    );
     // The oldest of 29 seeded days went, and nothing newer.
     let seeded = scale.attempt_log[1].attempts as u64;
     let removed = scale.attempt_log[1].retention_removed;
@@ -68,6 +76,7 @@ async fn the_scale_scenarios_run_on_small_sizes_and_chart_what_they_measured() {
         "registry-memory.svg",
         "registry-throughput.svg",
         "attempt-log-api.svg",
+        "soak-memory.svg",
     ] {
         let svg = std::fs::read_to_string(charts.join(chart)).unwrap();
         assert!(svg.contains("<svg"), "{chart}");

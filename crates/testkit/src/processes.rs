@@ -183,6 +183,24 @@ impl Process {
         }
     }
 
+    /// The resident memory now, from `/proc` (0 when it cannot be read).
+    pub fn rss_mib(&self) -> f64 {
+        self.memory_mib("VmRSS:")
+    }
+
+    /// A `/proc/{pid}/status` memory line, in MiB.
+    fn memory_mib(&self, field: &str) -> f64 {
+        let pid = self.pid().unwrap_or_default();
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| {
+                let line = status.lines().find(|line| line.starts_with(field))?;
+                let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+                Some(kib / 1024.0)
+            })
+            .unwrap_or_default()
+    }
+
     /// CPU seconds so far and peak RSS, from `/proc`.
     pub fn cost(&self) -> ProcessCost {
         let pid = self.pid().unwrap_or_default();
@@ -197,14 +215,7 @@ impl Process {
                 Some(ticks / clock_ticks_per_second())
             })
             .unwrap_or_default();
-        let peak_rss_mib = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|status| {
-                let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-                let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-                Some(kib / 1024.0)
-            })
-            .unwrap_or_default();
+        let peak_rss_mib = self.memory_mib("VmHWM:");
         ProcessCost {
             process: self.name.clone(),
             cpu_seconds,
