@@ -75,10 +75,7 @@ pub async fn run(
     parked: usize,
     attempts: usize,
 ) -> anyhow::Result<ConsoleQueries> {
-    let api = herald
-        .api_url
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("the console scenario needs `herald up`"))?;
+    let api = herald.api("console")?;
     let http = reqwest::Client::new();
     let page: serde_json::Value = http
         .get(format!("{api}/v1/tenants/{TENANT}/webhooks"))

@@ -242,6 +242,13 @@ impl HeraldUnderTest {
         self.processes.iter().map(Process::cost).collect()
     }
 
+    /// `herald up`'s API base URL; an error naming `scenario` with another layout.
+    pub fn api(&self, scenario: &str) -> anyhow::Result<String> {
+        self.api_url
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("the {scenario} scenario needs `herald up`"))
+    }
+
     /// Resident memory now of each process, by name.
     pub fn rss_mib(&self) -> Vec<(String, f64)> {
         self.processes

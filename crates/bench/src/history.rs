@@ -62,10 +62,7 @@ pub async fn measure(
     rate: f64,
     window: Duration,
 ) -> anyhow::Result<AttemptLogPoint> {
-    let api = herald
-        .api_url
-        .clone()
-        .context("the attempt-log scenario needs `herald up`")?;
+    let api = herald.api("attempt-log")?;
     let http = reqwest::Client::new();
     let listed = create_listed(&http, &api).await?;
     let database = Database::new(&DatabaseConfig {

@@ -15,7 +15,7 @@ use crate::history::AttemptLogPoint;
 use crate::progress::Progress;
 use crate::report::{Ceilings, EndToEnd};
 use crate::run::end_to_end_run;
-use crate::soak::Soak;
+use crate::soak::{Soak, SoakPlan};
 use crate::stats::Percentiles;
 use herald_testkit::{Clock, Receiver};
 
@@ -36,12 +36,8 @@ pub struct ScaleSizes {
     pub attempt_log_rate: f64,
     /// The least time each steady load runs.
     pub attempt_log_window: Duration,
-    /// How long the soak runs (none: no soak).
-    pub soak: Option<Duration>,
-    /// Events per second of the soak (each to every one of its webhooks).
-    pub soak_rate: f64,
-    /// How often the soak samples memory.
-    pub soak_sample_every: Duration,
+    /// The soak (none: no soak).
+    pub soak: Option<SoakPlan>,
 }
 
 /// A scenario of the scale run, for `--only`.
@@ -83,9 +79,11 @@ impl ScaleSizes {
             attempt_log: vec![0, 1_000_000, 10_000_000],
             attempt_log_rate: 500.0,
             attempt_log_window: Duration::from_secs(20),
-            soak: Some(Duration::from_secs(3600)),
-            soak_rate: 200.0,
-            soak_sample_every: Duration::from_secs(30),
+            soak: Some(SoakPlan {
+                rate: 200.0,
+                duration: Duration::from_secs(3600),
+                sample_every: Duration::from_secs(30),
+            }),
         }
     }
 
@@ -99,9 +97,11 @@ impl ScaleSizes {
             attempt_log: vec![0, 1_000_000],
             attempt_log_rate: 500.0,
             attempt_log_window: Duration::from_secs(10),
-            soak: Some(Duration::from_secs(180)),
-            soak_rate: 200.0,
-            soak_sample_every: Duration::from_secs(10),
+            soak: Some(SoakPlan {
+                rate: 200.0,
+                duration: Duration::from_secs(180),
+                sample_every: Duration::from_secs(10),
+            }),
         }
     }
 
@@ -115,9 +115,11 @@ impl ScaleSizes {
             attempt_log: vec![0, 2_000],
             attempt_log_rate: 100.0,
             attempt_log_window: Duration::from_secs(2),
-            soak: Some(Duration::from_secs(3)),
-            soak_rate: 50.0,
-            soak_sample_every: Duration::from_secs(1),
+            soak: Some(SoakPlan {
+                rate: 50.0,
+                duration: Duration::from_secs(3),
+                sample_every: Duration::from_secs(1),
+            }),
         }
     }
 }
@@ -278,17 +280,8 @@ pub async fn run(
         progress.point_done();
     }
     let soak = match sizes.soak {
-        Some(duration) => {
-            let soak = crate::soak::measure(
-                services,
-                receiver,
-                clock,
-                sizes.soak_rate,
-                duration,
-                sizes.soak_sample_every,
-                &progress,
-            )
-            .await?;
+        Some(plan) => {
+            let soak = crate::soak::measure(services, receiver, clock, plan, &progress).await?;
             progress.point_done();
             Some(soak)
         }

@@ -16,6 +16,16 @@ pub const HEALTHY_WEBHOOKS: usize = 5;
 /// The retry ladder of the run: the failing webhook's deliveries are parked within a minute.
 const RETRY_DELAYS: &str = "1s,2s,4s,8s,16s";
 
+/// How a soak runs.
+#[derive(Debug, Clone, Copy)]
+pub struct SoakPlan {
+    /// Events per second, each to every webhook.
+    pub rate: f64,
+    pub duration: Duration,
+    /// How often memory is sampled.
+    pub sample_every: Duration,
+}
+
 /// One memory sample.
 #[derive(Debug, Clone, Serialize)]
 pub struct SoakSample {
@@ -39,15 +49,12 @@ pub struct Soak {
     pub second_half_growth_mib_per_10min: f64,
 }
 
-/// Runs `herald up` at `rate` events per second (each to every webhook) for `duration`,
-/// sampling its memory every `sample_every`.
+/// Runs `herald up` under `plan`'s load, sampling its memory.
 pub async fn measure(
     services: &Services,
     receiver: &Receiver,
     clock: &Clock,
-    rate: f64,
-    duration: Duration,
-    sample_every: Duration,
+    plan: SoakPlan,
     progress: &Progress,
 ) -> anyhow::Result<Soak> {
     let webhooks = HEALTHY_WEBHOOKS + 1;
@@ -68,22 +75,13 @@ pub async fn measure(
             return Err(error);
         }
     };
-    let samples = sample(
-        &herald,
-        receiver,
-        clock,
-        rate,
-        duration,
-        sample_every,
-        progress,
-    )
-    .await;
+    let samples = sample(&herald, receiver, clock, plan, progress).await;
     herald.stop().await;
     receiver.respond(&failing, Behaviour::Ok);
     let samples = samples?;
     let second_half = &samples[samples.len() / 2..];
     Ok(Soak {
-        events_per_s: rate,
+        events_per_s: plan.rate,
         healthy_webhooks: HEALTHY_WEBHOOKS,
         failing_webhooks: 1,
         second_half_growth_mib_per_10min: slope_per_s(second_half) * 600.0,
@@ -95,22 +93,20 @@ async fn sample(
     herald: &HeraldUnderTest,
     receiver: &Receiver,
     clock: &Clock,
-    rate: f64,
-    duration: Duration,
-    sample_every: Duration,
+    plan: SoakPlan,
     progress: &Progress,
 ) -> anyhow::Result<Vec<SoakSample>> {
     let started = Instant::now();
     let mut samples = Vec::new();
-    while started.elapsed() < duration {
+    while started.elapsed() < plan.duration {
         receiver.reset();
         let window = Instant::now();
         publishing::paced(
             &herald.publisher,
             &herald.exchange,
             clock,
-            rate,
-            sample_every,
+            plan.rate,
+            plan.sample_every,
         )
         .await?;
         let rss_mib = herald.rss_mib().iter().map(|(_, rss)| rss).sum();
@@ -122,7 +118,7 @@ async fn sample(
         progress.step(&format!(
             "soak: {:.0} of {:.0} s, herald up at {rss_mib:.1} MiB",
             started.elapsed().as_secs_f64(),
-            duration.as_secs_f64()
+            plan.duration.as_secs_f64()
         ));
     }
     Ok(samples)

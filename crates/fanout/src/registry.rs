@@ -32,7 +32,12 @@ pub async fn follow(
     let mut changes = changes::listen(&database, shutdown.clone());
     let mut reload_due = true;
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
-    let mut periodic = tokio::time::interval(FULL_RELOAD_EVERY);
+    // The first tick after a period: an interval's first tick is immediate, which reloaded the
+    // whole index a second time right after the initial load.
+    let mut periodic = tokio::time::interval_at(
+        tokio::time::Instant::now() + FULL_RELOAD_EVERY,
+        FULL_RELOAD_EVERY,
+    );
     loop {
         if reload_due {
             match load_routes(&database).await {
