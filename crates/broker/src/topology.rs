@@ -22,6 +22,10 @@ pub const POISON_DELIVERY_LIMIT: i64 = 20;
 pub struct QueueSpec {
     pub name: String,
     pub arguments: FieldTable,
+    /// Survives a broker restart. Only the parked lock is not: a transient queue goes with
+    /// its node, so in a cluster the services redeclare it on a live node rather than fail
+    /// on a durable classic queue whose home node is down.
+    pub durable: bool,
 }
 
 /// Every queue of the topology, with its arguments.
@@ -65,10 +69,12 @@ pub fn queue_specs(config: &BrokerConfig) -> Vec<QueueSpec> {
         QueueSpec {
             name: topology.fanout_queue(),
             arguments: consumed(),
+            durable: true,
         },
         QueueSpec {
             name: deliveries.clone(),
             arguments: consumed(),
+            durable: true,
         },
     ];
     for delay in config.stage_delays() {
@@ -79,22 +85,27 @@ pub fn queue_specs(config: &BrokerConfig) -> Vec<QueueSpec> {
         specs.push(QueueSpec {
             name: topology.retry_queue(delay),
             arguments,
+            durable: true,
         });
     }
     specs.push(QueueSpec {
         name: topology.failed_queue(),
         arguments: plain(),
+        durable: true,
     });
     specs.push(QueueSpec {
         name: rejected,
         arguments: plain(),
+        durable: true,
     });
-    // A lock, not a queue of messages: classic, for its exclusive consumers.
+    // A lock, not a queue of messages: classic, for its exclusive consumers; transient (see
+    // `QueueSpec::durable`).
     let mut lock = FieldTable::default();
     put(&mut lock, "x-queue-type", text(QueueType::Classic.as_str()));
     specs.push(QueueSpec {
         name: topology.parked_lock_queue(),
         arguments: lock,
+        durable: false,
     });
     specs
 }
@@ -264,7 +275,7 @@ async fn exchange_and_queues(
                 spec.name.as_str().into(),
                 QueueDeclareOptions {
                     passive,
-                    durable: true,
+                    durable: spec.durable,
                     ..Default::default()
                 },
                 arguments,
@@ -287,7 +298,7 @@ pub fn definitions(config: &BrokerConfig, vhost: &str) -> serde_json::Value {
                 .iter()
                 .map(|(name, value)| (name.to_string(), json_value(value)))
                 .collect();
-            json!({"name": spec.name, "vhost": vhost, "durable": true, "auto_delete": false, "arguments": arguments})
+            json!({"name": spec.name, "vhost": vhost, "durable": spec.durable, "auto_delete": false, "arguments": arguments})
         })
         .collect();
     let roles = roles(config);
