@@ -171,6 +171,15 @@ impl BrokerClient {
 
     /// How many messages are ready in `queue`.
     pub async fn count(&self, queue: &str) -> u32 {
+        self.declared(queue).await.message_count()
+    }
+
+    /// How many consumers `queue` has.
+    pub async fn consumers(&self, queue: &str) -> u32 {
+        self.declared(queue).await.consumer_count()
+    }
+
+    async fn declared(&self, queue: &str) -> herald_broker::lapin::Queue {
         self.channel
             .queue_declare(
                 queue.into(),
@@ -182,6 +191,5 @@ impl BrokerClient {
             )
             .await
             .expect("queue exists")
-            .message_count()
     }
 }

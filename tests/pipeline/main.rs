@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod backlog;
 mod delivery;
 mod hostile_input;
 mod processes;

@@ -2,6 +2,8 @@
 //! the release binaries running as separate processes (or as one `herald up`).
 
 use herald_broker::Publisher;
+use herald_broker::lapin::options::QueueDeclareOptions;
+use herald_broker::lapin::types::FieldTable;
 use herald_broker::lapin::{Connection, ConnectionProperties};
 use herald_contract::{EventType, Topology};
 use herald_store::{Database, DatabaseConfig, NewWebhook, SecretsKey, WebhookStore};
@@ -86,6 +88,8 @@ pub enum Layout {
 /// A running Herald and a publisher into its events exchange.
 pub struct HeraldUnderTest {
     processes: Vec<Process>,
+    /// What the processes were started with, for [`HeraldUnderTest::add_sender`].
+    env: Vec<(String, String)>,
     /// From spawning the processes to all of them ready (fanout loads its routing index first).
     pub startup: Duration,
     /// The database Herald runs on.
@@ -94,7 +98,7 @@ pub struct HeraldUnderTest {
     pub amqp_url: String,
     /// `herald up`'s API, when the layout is [`Layout::Up`].
     pub api_url: Option<String>,
-    _connection: Connection,
+    connection: Connection,
     pub publisher: Publisher,
     pub exchange: String,
     _isolated: Isolation,
@@ -197,13 +201,15 @@ impl HeraldUnderTest {
         let api_url = matches!(layout, Layout::Up)
             .then(|| processes.first().map(Process::base_url))
             .flatten();
+        env.retain(|(k, _)| k != "METRICS_ADDR" && k != "HTTP_ADDR");
         Ok(Self {
             startup,
             database_url: isolated.database.url.clone(),
             amqp_url,
             api_url,
             processes,
-            _connection: connection,
+            env,
+            connection,
             publisher,
             exchange: Topology::DEFAULT_EXCHANGE.to_owned(),
             _isolated: isolated,
@@ -235,6 +241,51 @@ impl HeraldUnderTest {
             })
             .await?;
         Ok(())
+    }
+
+    /// Starts one more sender (a layout of separate processes may start with none) and waits
+    /// until it is ready.
+    pub async fn add_sender(&mut self) -> anyhow::Result<()> {
+        let port = free_port()?;
+        let mut env = self.env.clone();
+        env.push(("METRICS_ADDR".into(), format!("127.0.0.1:{port}")));
+        let senders = self
+            .processes
+            .iter()
+            .filter(|process| process.name.starts_with("sender"))
+            .count();
+        let sender = spawn(
+            "sender",
+            &[],
+            &env,
+            port,
+            &format!("sender-{}", senders + 1),
+        )?;
+        sender.wait_ready(Duration::from_secs(120)).await?;
+        self.processes.push(sender);
+        Ok(())
+    }
+
+    /// Deliveries waiting in the deliveries and the overflow queue (ready, not taken).
+    pub async fn deliveries_waiting(&self) -> anyhow::Result<u64> {
+        let topology = Topology::default();
+        let channel = self.connection.create_channel().await?;
+        let mut waiting = 0;
+        for queue in [topology.deliveries_queue(), topology.overflow_queue()] {
+            let declared = channel
+                .queue_declare(
+                    queue.as_str().into(),
+                    QueueDeclareOptions {
+                        passive: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+            waiting += u64::from(declared.message_count());
+        }
+        let _ = channel.close(200, "counted".into()).await;
+        Ok(waiting)
     }
 
     /// CPU seconds and peak RSS of each process so far.

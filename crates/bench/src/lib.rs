@@ -1,6 +1,8 @@
 //! `herald-bench`: Herald's throughput, latency and cost, against ceilings measured in the
 //! same run (see `docs/benchmarks.md`).
 //!
+//! - [`backlog`]: a burst queued with no sender running, then drained while fresh events
+//!   arrive (memory, drain rate, fresh events' latency).
 //! - [`console`]: the console's heavy reads at scale (a tenant's failed deliveries, stats).
 //! - [`ceilings`]: the raw AMQP and HTTP capacity of the machine.
 //! - [`herald`]: Herald under test, isolated in a vhost and database of its own, its
@@ -15,6 +17,7 @@
 //!   draws them as SVG charts.
 //! - [`soak`]: memory over a long steady mixed load (a leak or a plateau).
 
+pub mod backlog;
 pub mod ceilings;
 pub mod console;
 pub mod herald;

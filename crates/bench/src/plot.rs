@@ -101,7 +101,8 @@ where
 }
 
 /// Writes the scale charts into `dir`: `fan-out-throughput.svg`, `fan-out-latency.svg`,
-/// `registry-memory.svg`, `registry-throughput.svg`, `attempt-log-api.svg`, `soak-memory.svg`.
+/// `registry-memory.svg`, `registry-throughput.svg`, `attempt-log-api.svg`,
+/// `backlog-memory.svg`, `backlog-drain.svg`, `soak-memory.svg`.
 pub fn scale_charts(scale: &Scale, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let fan_out = |value: fn(&crate::scale::FanOutPoint) -> f64| {
@@ -204,6 +205,43 @@ pub fn scale_charts(scale: &Scale, dir: &Path) -> anyhow::Result<()> {
                 points: attempt_log(|p| p.delivery_latency_during_retention.p99_ms),
             },
         ],
+        false,
+    )?;
+    let backlog = |value: fn(&crate::backlog::BacklogSample) -> f64| {
+        scale.backlog.as_ref().map_or_else(Vec::new, |backlog| {
+            backlog
+                .samples
+                .iter()
+                .map(|sample| (sample.at_s, value(sample)))
+                .collect()
+        })
+    };
+    line_chart(
+        &dir.join("backlog-memory.svg"),
+        "Memory while a backlog is queued with no sender, then drained",
+        "seconds",
+        "RSS MiB",
+        &[
+            Series {
+                name: "fanout",
+                points: backlog(|s| s.fanout_rss_mib),
+            },
+            Series {
+                name: "sender (from its start)",
+                points: backlog(|s| s.sender_rss_mib),
+            },
+        ],
+        false,
+    )?;
+    line_chart(
+        &dir.join("backlog-drain.svg"),
+        "Deliveries waiting: queued with no sender, then drained",
+        "seconds",
+        "thousands",
+        &[Series {
+            name: "deliveries waiting",
+            points: backlog(|s| s.deliveries_waiting as f64 / 1000.0),
+        }],
         false,
     )?;
     let soak = scale.soak.as_ref().map_or_else(Vec::new, |soak| {

@@ -16,8 +16,13 @@ pub const TENANT: &str = "bench";
 
 /// An event of about the size platform services publish, with a time-carrying id.
 pub fn event_body(clock: &Clock, n: usize) -> Vec<u8> {
+    event_with_id(clock.event_id(n), n)
+}
+
+/// The same event with `event_id` (one that carries no time is not counted in latencies).
+pub fn event_with_id(event_id: String, n: usize) -> Vec<u8> {
     EventMessage {
-        event_id: clock.event_id(n),
+        event_id,
         event_type: "contact-created".to_owned(),
         event_timestamp: herald_contract::format_timestamp(chrono::Utc::now()),
         tenant_id: TENANT.to_owned(),
@@ -47,6 +52,18 @@ pub async fn burst(
     count: usize,
     window: usize,
 ) -> anyhow::Result<Duration> {
+    burst_of(publisher, exchange, count, window, |n| event_body(clock, n)).await
+}
+
+/// Publishes `count` events, the `n`th with body `body(n)`, with up to `window` unconfirmed at
+/// once; returns how long it took.
+pub async fn burst_of(
+    publisher: &Publisher,
+    exchange: &str,
+    count: usize,
+    window: usize,
+    body: impl Fn(usize) -> Vec<u8>,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let mut in_flight = FuturesUnordered::new();
     for n in 0..count {
@@ -55,7 +72,7 @@ pub async fn burst(
         {
             result?;
         }
-        let body = event_body(clock, n);
+        let body = body(n);
         in_flight.push(async move {
             publisher
                 .publish(exchange, "contact-created", false, &body, properties())

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use herald_contract::{EventMessage, EventType};
 use serde::Serialize;
 
+use crate::backlog::{Backlog, BacklogPlan};
 use crate::herald::{HeraldUnderTest, Layout, OTHER_TENANTS, Services};
 use crate::history::AttemptLogPoint;
 use crate::progress::Progress;
@@ -36,6 +37,8 @@ pub struct ScaleSizes {
     pub attempt_log_rate: f64,
     /// The least time each steady load runs.
     pub attempt_log_window: Duration,
+    /// The backlog run (none: left out).
+    pub backlog: Option<BacklogPlan>,
     /// The soak (none: no soak).
     pub soak: Option<SoakPlan>,
 }
@@ -46,6 +49,7 @@ pub enum ScaleScenario {
     FanOut,
     Registry,
     AttemptLog,
+    Backlog,
     /// Not run unless named: it takes an hour (`--quick`: three minutes).
     Soak,
 }
@@ -63,6 +67,9 @@ impl ScaleSizes {
         if !kept(ScaleScenario::AttemptLog) {
             self.attempt_log.clear();
         }
+        if !kept(ScaleScenario::Backlog) {
+            self.backlog = None;
+        }
         if !scenarios.contains(&ScaleScenario::Soak) {
             self.soak = None;
         }
@@ -79,6 +86,12 @@ impl ScaleSizes {
             attempt_log: vec![0, 1_000_000, 10_000_000],
             attempt_log_rate: 500.0,
             attempt_log_window: Duration::from_secs(20),
+            backlog: Some(BacklogPlan {
+                events: 1_000_000,
+                overflow_after: None,
+                fresh_rate: 50.0,
+                sample_every: Duration::from_secs(2),
+            }),
             soak: Some(SoakPlan {
                 rate: 200.0,
                 duration: Duration::from_secs(3600),
@@ -97,6 +110,12 @@ impl ScaleSizes {
             attempt_log: vec![0, 1_000_000],
             attempt_log_rate: 500.0,
             attempt_log_window: Duration::from_secs(10),
+            backlog: Some(BacklogPlan {
+                events: 100_000,
+                overflow_after: None,
+                fresh_rate: 50.0,
+                sample_every: Duration::from_secs(1),
+            }),
             soak: Some(SoakPlan {
                 rate: 200.0,
                 duration: Duration::from_secs(180),
@@ -115,6 +134,12 @@ impl ScaleSizes {
             attempt_log: vec![0, 2_000],
             attempt_log_rate: 100.0,
             attempt_log_window: Duration::from_secs(2),
+            backlog: Some(BacklogPlan {
+                events: 2_000,
+                overflow_after: Some(200),
+                fresh_rate: 20.0,
+                sample_every: Duration::from_millis(250),
+            }),
             soak: Some(SoakPlan {
                 rate: 50.0,
                 duration: Duration::from_secs(3),
@@ -132,6 +157,7 @@ pub struct Scale {
     pub fan_out: Vec<FanOutPoint>,
     pub registry: Vec<RegistryPoint>,
     pub attempt_log: Vec<AttemptLogPoint>,
+    pub backlog: Option<Backlog>,
     pub soak: Option<Soak>,
 }
 
@@ -182,6 +208,7 @@ pub async fn run(
         sizes.fan_out.len()
             + sizes.registry.len()
             + sizes.attempt_log.len()
+            + usize::from(sizes.backlog.is_some())
             + usize::from(sizes.soak.is_some()),
     );
     let mut fan_out = Vec::new();
@@ -279,6 +306,15 @@ pub async fn run(
         attempt_log.push(point?);
         progress.point_done();
     }
+    let backlog = match sizes.backlog {
+        Some(plan) => {
+            let backlog =
+                crate::backlog::measure(services, receiver, clock, plan, &progress).await?;
+            progress.point_done();
+            Some(backlog)
+        }
+        None => None,
+    };
     let soak = match sizes.soak {
         Some(plan) => {
             let soak = crate::soak::measure(services, receiver, clock, plan, &progress).await?;
@@ -293,6 +329,7 @@ pub async fn run(
         fan_out,
         registry,
         attempt_log,
+        backlog,
         soak,
     })
 }
@@ -446,6 +483,35 @@ impl Scale {
                     point.retention_s
                 ));
             }
+        }
+        if let Some(backlog) = &self.backlog {
+            line(String::new());
+            line(format!(
+                "backlog: {} events queued in {:.1} s with no sender (OVERFLOW_AFTER {}); drained \
+                 in {:.1} s at {:.0} deliveries/s (whole samples {:.0}-{:.0}/s)",
+                backlog.events,
+                backlog.build_s,
+                backlog.overflow_after,
+                backlog.drain_s,
+                backlog.drain_deliveries_per_s,
+                backlog.drain_rate_min,
+                backlog.drain_rate_max
+            ));
+            line(format!(
+                "  during the drain: fanout {:.1} → {:.1} MiB (peak {:.1}), sender {:.1} → {:.1} MiB \
+                 (peak {:.1}); {} fresh events at {:.0}/s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                backlog.fanout_rss_mib.drain_start,
+                backlog.fanout_rss_mib.drain_end,
+                backlog.fanout_rss_mib.peak,
+                backlog.sender_rss_mib.drain_start,
+                backlog.sender_rss_mib.drain_end,
+                backlog.sender_rss_mib.peak,
+                backlog.fresh_events,
+                backlog.fresh_events_per_s,
+                backlog.fresh_latency.p50_ms,
+                backlog.fresh_latency.p99_ms,
+                backlog.fresh_latency.max_ms
+            ));
         }
         if let Some(soak) = &self.soak {
             let rss = |sample: Option<&crate::soak::SoakSample>| sample.map_or(0.0, |s| s.rss_mib);

@@ -60,6 +60,21 @@ async fn the_scale_scenarios_run_on_small_sizes_and_chart_what_they_measured() {
             .all(|s| s.rss_mib > 0.0 && s.requests_per_s > 0.0),
         "{soak:?}"
     );
+    let backlog = scale.backlog.as_ref().unwrap();
+    assert_eq!(backlog.events, sizes.backlog.unwrap().events);
+    assert!(backlog.fresh_events > 0, "{backlog:?}");
+    assert!(backlog.fresh_latency.p99_ms > 0.0, "{backlog:?}");
+    assert!(
+        backlog.drain_deliveries_per_s > 0.0 && backlog.sender_rss_mib.peak > 0.0,
+        "{backlog:?}"
+    );
+    assert!(
+        backlog
+            .samples
+            .iter()
+            .any(|s| s.phase == "building" && s.deliveries_waiting > 0),
+        "{backlog:?}"
+    );
     // The oldest of 29 seeded days went, and nothing newer.
     let seeded = scale.attempt_log[1].attempts as u64;
     let removed = scale.attempt_log[1].retention_removed;
@@ -76,6 +91,8 @@ async fn the_scale_scenarios_run_on_small_sizes_and_chart_what_they_measured() {
         "registry-memory.svg",
         "registry-throughput.svg",
         "attempt-log-api.svg",
+        "backlog-memory.svg",
+        "backlog-drain.svg",
         "soak-memory.svg",
     ] {
         let svg = std::fs::read_to_string(charts.join(chart)).unwrap();

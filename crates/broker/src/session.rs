@@ -35,46 +35,51 @@ pub enum SessionError {
     ConsumerEnded,
 }
 
-/// A session consuming one queue.
+/// A session consuming one queue or more on one channel.
 pub struct ConsumingSession {
     consuming: Connection,
     publishing: Connection,
     channel: Channel,
-    consumer: Consumer,
+    consumers: Vec<Consumer>,
     /// Cancelled by a handler whose publish failed.
     broken: CancellationToken,
 }
 
 impl ConsumingSession {
-    /// Connects twice (as `name`), declares the topology and consumes `queue` with `prefetch`
-    /// deliveries unacknowledged at most.
+    /// Connects twice (as `name`), declares the topology and consumes each of `queues` with
+    /// `prefetch` deliveries unacknowledged at most from each.
     pub async fn open(
         config: &BrokerConfig,
         name: &str,
-        queue: &str,
+        queues: &[String],
         prefetch: u16,
     ) -> Result<Self, SessionError> {
         let consuming = connect(config, &format!("{name} (consume)")).await?;
         let publishing = connect(config, &format!("{name} (publish)")).await?;
         topology::declare_or_verify(&consuming, config).await?;
         let channel = consuming.create_channel().await?;
+        // Not global: the limit applies to each consumer of the channel.
         channel
             .basic_qos(prefetch, BasicQosOptions::default())
             .await?;
-        let consumer = channel
-            .basic_consume(
-                queue.into(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-        tracing::info!(queue, prefetch, "{name} consuming");
+        let mut consumers = Vec::with_capacity(queues.len());
+        for queue in queues {
+            let consumer = channel
+                .basic_consume(
+                    queue.as_str().into(),
+                    "".into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            consumers.push(consumer);
+            tracing::info!(queue, prefetch, "{name} consuming");
+        }
         Ok(Self {
             consuming,
             publishing,
             channel,
-            consumer,
+            consumers,
             broken: CancellationToken::new(),
         })
     }
@@ -94,7 +99,7 @@ impl ConsumingSession {
     /// `connected` hears `true` when consuming starts and `false` when it stops (readiness,
     /// metrics).
     pub async fn run<H, F>(
-        mut self,
+        self,
         shutdown: &CancellationToken,
         drain: Duration,
         connected: impl Fn(bool),
@@ -107,11 +112,20 @@ impl ConsumingSession {
         connected(true);
         let (acks, settling) = Acks::start(self.channel.clone());
         let in_flight = TaskTracker::new();
+        let tags: Vec<_> = self.consumers.iter().map(Consumer::tag).collect();
+        // One stream of every consumer's deliveries; the end of any consumer ends the session.
+        let mut deliveries =
+            futures::stream::select_all(self.consumers.into_iter().map(|consumer| {
+                consumer
+                    .map(Some)
+                    .chain(futures::stream::once(async { None }))
+                    .boxed()
+            }));
         let ended = loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break Ok(()),
                 _ = self.broken.cancelled() => break Err(SessionError::PublishFailed),
-                next = self.consumer.next() => match next {
+                next = deliveries.next() => match next.flatten() {
                     Some(Ok(delivery)) => {
                         acks.delivered(delivery.delivery_tag);
                         in_flight.spawn(handle(delivery, acks.clone()));
@@ -123,10 +137,12 @@ impl ConsumingSession {
         };
         if ended.is_ok() {
             // Stop the flow first; what was delivered but not yet handled goes back on close.
-            let _ = self
-                .channel
-                .basic_cancel(self.consumer.tag(), BasicCancelOptions::default())
-                .await;
+            for tag in tags {
+                let _ = self
+                    .channel
+                    .basic_cancel(tag, BasicCancelOptions::default())
+                    .await;
+            }
         }
         connected(false);
         in_flight.close();

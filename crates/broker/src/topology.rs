@@ -76,6 +76,11 @@ pub fn queue_specs(config: &BrokerConfig) -> Vec<QueueSpec> {
             arguments: consumed(),
             durable: true,
         },
+        QueueSpec {
+            name: topology.overflow_queue(),
+            arguments: consumed(),
+            durable: true,
+        },
     ];
     for delay in config.stage_delays() {
         let mut arguments = plain();
@@ -207,7 +212,11 @@ pub fn roles(config: &BrokerConfig) -> Vec<Role> {
             purpose: "senders: consume deliveries, publish retries, failures, rejections and operational events",
             configure: NOTHING.into(),
             write: default_and_operational.clone(),
-            read: exactly(&topology.deliveries_queue()),
+            read: format!(
+                "^({}|{})$",
+                regex_escape(&topology.deliveries_queue()),
+                regex_escape(&topology.overflow_queue())
+            ),
         },
         Role {
             user: "herald-api",
@@ -402,6 +411,7 @@ mod tests {
             [
                 "webhooks.fanout",
                 "webhooks.deliveries",
+                "webhooks.overflow",
                 "webhooks.retry.5s",
                 "webhooks.retry.15s",
                 "webhooks.retry.60s",
@@ -418,15 +428,21 @@ mod tests {
     #[test]
     fn consumed_quorum_queues_dead_letter_poison_messages_to_the_rejected_queue() {
         let specs = queue_specs(&config(QueueType::Quorum));
-        let deliveries = &specs[1].arguments;
-        assert_eq!(
-            get_int(deliveries, "x-delivery-limit"),
-            Some(POISON_DELIVERY_LIMIT)
-        );
-        assert_eq!(
-            get_str(deliveries, "x-dead-letter-routing-key"),
-            Some("webhooks.rejected")
-        );
+        for consumed in &specs[..3] {
+            let arguments = &consumed.arguments;
+            assert_eq!(
+                get_int(arguments, "x-delivery-limit"),
+                Some(POISON_DELIVERY_LIMIT),
+                "{}",
+                consumed.name
+            );
+            assert_eq!(
+                get_str(arguments, "x-dead-letter-routing-key"),
+                Some("webhooks.rejected"),
+                "{}",
+                consumed.name
+            );
+        }
     }
 
     #[test]
@@ -449,7 +465,10 @@ mod tests {
         assert_eq!(role("herald-publisher").write, "^platform\\.events$");
         assert_eq!(role("herald-publisher").read, "^$");
         assert_eq!(role("herald-fanout").read, "^webhooks\\.fanout$");
-        assert_eq!(role("herald-sender").read, "^webhooks\\.deliveries$");
+        assert_eq!(
+            role("herald-sender").read,
+            "^(webhooks\\.deliveries|webhooks\\.overflow)$"
+        );
         assert_eq!(
             role("herald-api").read,
             "^(webhooks\\.failed|webhooks\\.rejected|webhooks\\.parked\\.lock)$"

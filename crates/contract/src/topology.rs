@@ -59,6 +59,13 @@ impl Topology {
         format!("{}.deliveries", self.prefix)
     }
 
+    /// Deliveries fanout publishes while the deliveries queue already holds a backlog
+    /// (`OVERFLOW_AFTER` waiting). The senders consume both queues, so deliveries of events
+    /// that arrive during a drain wait behind a short queue, not behind the whole backlog.
+    pub fn overflow_queue(&self) -> String {
+        format!("{}.overflow", self.prefix)
+    }
+
     /// The retry stage that holds a delivery for `delay`.
     pub fn retry_queue(&self, delay: Duration) -> String {
         format!("{}.retry.{}", self.prefix, stage_label(delay))

@@ -44,6 +44,10 @@ pub struct FanoutArgs {
     /// Events fanout holds unacknowledged at once.
     #[arg(long, env = "FANOUT_PREFETCH", default_value_t = 256)]
     pub fanout_prefetch: u16,
+    /// Deliveries waiting in the deliveries queue from which on new ones go to the overflow
+    /// queue, so that fresh events do not wait behind a backlog (0: never).
+    #[arg(long, env = "OVERFLOW_AFTER", default_value_t = 2_000)]
+    pub overflow_after: u32,
 }
 
 impl FanoutArgs {
@@ -54,6 +58,7 @@ impl FanoutArgs {
             prefetch: self.fanout_prefetch.max(1),
             drain_timeout,
             seal,
+            overflow_after: self.overflow_after,
         }
     }
 }

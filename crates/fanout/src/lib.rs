@@ -12,10 +12,13 @@
 //!   led to is confirmed by the broker; an event that cannot be parsed is moved to the rejected
 //!   queue with its reason (confirmed, then acknowledged). A crash at any point therefore
 //!   means a redelivery of the event, never a loss.
+//! - [`lanes`]: which queue a delivery goes to: the deliveries queue, or its overflow once
+//!   the deliveries queue holds a backlog, so that fresh events do not wait behind it.
 //! - [`configuration`], [`metrics`], [`startup`]: the process around it.
 
 pub mod configuration;
 pub mod index;
+pub mod lanes;
 pub mod metrics;
 pub mod registry;
 pub mod service;

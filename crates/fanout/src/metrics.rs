@@ -44,6 +44,8 @@ pub struct FanoutMetrics {
     /// The registry version the routing index holds every change of.
     pub registry_version: Gauge,
     pub broker_connected: Gauge,
+    /// 1 while new deliveries go to the overflow queue (the deliveries queue holds a backlog).
+    pub overflowing: Gauge,
     pub fanout_seconds: Histogram,
 }
 
@@ -57,6 +59,7 @@ impl FanoutMetrics {
             registry_webhooks: Gauge::default(),
             registry_version: Gauge::default(),
             broker_connected: Gauge::default(),
+            overflowing: Gauge::default(),
             fanout_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
         };
         registry.register(
@@ -88,6 +91,11 @@ impl FanoutMetrics {
             "herald_fanout_broker_connected",
             "1 while fanout is connected to the broker and consuming",
             metrics.broker_connected.clone(),
+        );
+        registry.register(
+            "herald_fanout_overflowing",
+            "1 while the deliveries queue holds OVERFLOW_AFTER deliveries or more and new ones go to the overflow queue",
+            metrics.overflowing.clone(),
         );
         registry.register(
             "herald_fanout_event_duration_seconds",

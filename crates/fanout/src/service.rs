@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::lanes::{self, Lanes};
 use crate::metrics::{EventOutcome, FanoutMetrics, OutcomeLabels, ReasonLabels};
 use crate::registry::{self, SharedIndex};
 
@@ -37,6 +38,9 @@ pub struct FanoutSettings {
     pub drain_timeout: Duration,
     /// What every delivery message is sealed with, for the senders to check.
     pub seal: SealKey,
+    /// Deliveries waiting in the deliveries queue from which on new ones go to the overflow
+    /// queue (0: never); see [`crate::lanes`].
+    pub overflow_after: u32,
 }
 
 /// The fanout service: consumes events, publishes deliveries.
@@ -52,7 +56,7 @@ pub struct Fanout {
 /// What every event handler shares within one broker session.
 struct Session {
     publisher: Publisher,
-    deliveries_queue: String,
+    lanes: Arc<Lanes>,
     rejected_queue: String,
     max_event_bytes: usize,
     seal: SealKey,
@@ -117,13 +121,28 @@ impl Fanout {
         let consuming = ConsumingSession::open(
             &self.broker,
             "herald-fanout",
-            &topology.fanout_queue(),
+            &[topology.fanout_queue()],
             self.settings.prefetch,
         )
         .await?;
+        let lanes = Arc::new(Lanes::new(
+            topology.deliveries_queue(),
+            topology.overflow_queue(),
+            self.settings.overflow_after,
+        ));
+        let counting = CancellationToken::new();
+        let _stop_counting = counting.clone().drop_guard();
+        lanes::follow_depth(
+            lanes.clone(),
+            consuming.publishing(),
+            self.metrics.overflowing.clone(),
+            counting,
+            consuming.broken(),
+        )
+        .await;
         let session = Arc::new(Session {
             publisher: Publisher::open(consuming.publishing()).await?,
-            deliveries_queue: topology.deliveries_queue(),
+            lanes,
             rejected_queue: topology.rejected_queue(),
             max_event_bytes: self.settings.max_event_bytes,
             seal: self.settings.seal.clone(),
@@ -268,7 +287,7 @@ async fn fan_out(
             let properties = headers.to_properties(None);
             session
                 .publisher
-                .publish_to_queue(&session.deliveries_queue, &body, properties)
+                .publish_to_queue(session.lanes.queue(), &body, properties)
                 .await
         }
     });

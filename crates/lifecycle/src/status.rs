@@ -113,7 +113,9 @@ async fn gather_on(
 ) -> anyhow::Result<StatusReport> {
     let topology = &broker.topology;
     let deliveries_queue = topology.deliveries_queue();
+    let overflow_queue = topology.overflow_queue();
     let tally = health.progress(&deliveries_queue, REPORT_LIVENESS).await?;
+    let overflow_tally = health.progress(&overflow_queue, REPORT_LIVENESS).await?;
     let now = Utc::now();
     let mut queues = Vec::new();
     for spec in queue_specs(broker) {
@@ -149,8 +151,16 @@ async fn gather_on(
             .find(|queue| queue.name == name)
             .map_or(0, |queue| queue.ready)
     };
-    let waiting = count(&deliveries_queue);
-    let oldest_waiting_seconds = oldest_waiting(waiting, tally.last_enqueued_at, now);
+    // Each queue is first in, first out on its own; the oldest delivery is the older of the
+    // two queues' oldest.
+    let oldest_waiting_seconds = [
+        oldest_waiting(count(&deliveries_queue), tally.last_enqueued_at, now),
+        oldest_waiting(count(&overflow_queue), overflow_tally.last_enqueued_at, now),
+    ]
+    .into_iter()
+    .try_fold(0.0_f64, |oldest, queue| {
+        queue.map(|seconds| oldest.max(seconds))
+    });
     let failing_webhooks = health
         .failing(failing_after, FAILING_LISTED)
         .await?

@@ -74,7 +74,7 @@ pub struct Sender {
     metrics: SenderMetrics,
     ready: ReadyFlag,
     limiter: Arc<InFlightLimiter>,
-    progress: Arc<ProgressMark>,
+    progress: Arc<ProgressMarks>,
 }
 
 /// What every delivery handler shares within one broker session.
@@ -88,7 +88,10 @@ struct Session {
     health: HealthStore,
     metrics: SenderMetrics,
     limiter: Arc<InFlightLimiter>,
-    progress: Arc<ProgressMark>,
+    progress: Arc<ProgressMarks>,
+    /// Deliveries taken from this queue mark progress through it, the others through the
+    /// deliveries queue.
+    overflow_queue: String,
     seal_keys: Arc<[SealKey]>,
     defer_delay: Duration,
     /// Cancelled by a handler whose publish failed: the session restarts on fresh connections.
@@ -141,7 +144,7 @@ impl Sender {
         );
         let reporter = tokio::spawn(report_progress(
             self.health.clone(),
-            self.broker.topology.deliveries_queue(),
+            self.broker.topology.clone(),
             self.progress.clone(),
             self.metrics.in_flight.clone(),
             shutdown.clone(),
@@ -158,7 +161,13 @@ impl Sender {
         let consuming = ConsumingSession::open(
             &self.broker,
             "herald-sender",
-            &self.broker.topology.deliveries_queue(),
+            // The overflow queue holds a backlog while the deliveries queue takes fresh
+            // deliveries and retries: consuming both at once drains the one without making
+            // the other wait behind it.
+            &[
+                self.broker.topology.deliveries_queue(),
+                self.broker.topology.overflow_queue(),
+            ],
             self.settings.prefetch,
         )
         .await?;
@@ -173,6 +182,7 @@ impl Sender {
             metrics: self.metrics.clone(),
             limiter: self.limiter.clone(),
             progress: self.progress.clone(),
+            overflow_queue: self.broker.topology.overflow_queue(),
             seal_keys: self.settings.seal_keys.clone().into(),
             defer_delay: self.broker.defer_delay,
             broken: consuming.broken(),
@@ -214,10 +224,19 @@ async fn handle(session: Arc<Session>, delivery: Delivery, acks: Acks) {
     let _in_flight = InFlight::start(&session.metrics.in_flight);
     let settle = acks.of(delivery.delivery_tag);
     let Delivery {
-        data, properties, ..
+        data,
+        properties,
+        routing_key,
+        ..
     } = delivery;
     if let Some(entered) = enqueued_at(&properties) {
-        session.progress.taken(entered);
+        // Fanout and the retry stages put deliveries in a queue by its name as routing key.
+        let mark = if routing_key.as_str() == session.overflow_queue {
+            &session.progress.overflow
+        } else {
+            &session.progress.deliveries
+        };
+        mark.taken(entered);
         let waited = (Utc::now() - entered).to_std().unwrap_or_default();
         session
             .metrics
@@ -422,6 +441,13 @@ async fn park_disabled(session: &Session, delivery: &DeliveryHeaders, body: &[u8
 #[derive(Default)]
 struct ProgressMark(std::sync::atomic::AtomicI64);
 
+/// How far this sender has come through each queue it consumes.
+#[derive(Default)]
+struct ProgressMarks {
+    deliveries: ProgressMark,
+    overflow: ProgressMark,
+}
+
 impl ProgressMark {
     fn taken(&self, entered: chrono::DateTime<Utc>) {
         self.0
@@ -439,24 +465,36 @@ impl ProgressMark {
 /// How often a sender reports how far it has come and what it holds.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
-/// Reports this sender's progress through `queue` until `shutdown`, for `herald status`.
+/// Reports this sender's progress through the deliveries and the overflow queue until
+/// `shutdown`, for `herald status`: one row per queue; what it holds counts with the
+/// deliveries queue.
 async fn report_progress(
     health: HealthStore,
-    queue: String,
-    mark: Arc<ProgressMark>,
+    topology: Topology,
+    marks: Arc<ProgressMarks>,
     in_flight: prometheus_client::metrics::gauge::Gauge,
     shutdown: CancellationToken,
 ) {
     let consumer = format!("sender-{}", uuid::Uuid::new_v4());
     loop {
-        let progress = QueueProgress {
-            consumer: consumer.clone(),
-            queue: queue.clone(),
-            last_enqueued_at: mark.newest(),
-            in_flight: u64::try_from(in_flight.get()).unwrap_or(0),
-        };
-        if let Err(error) = health.report_progress(&progress).await {
-            tracing::debug!(%error, "progress not reported");
+        let reports = [
+            QueueProgress {
+                consumer: consumer.clone(),
+                queue: topology.deliveries_queue(),
+                last_enqueued_at: marks.deliveries.newest(),
+                in_flight: u64::try_from(in_flight.get()).unwrap_or(0),
+            },
+            QueueProgress {
+                consumer: format!("{consumer}/overflow"),
+                queue: topology.overflow_queue(),
+                last_enqueued_at: marks.overflow.newest(),
+                in_flight: 0,
+            },
+        ];
+        for progress in &reports {
+            if let Err(error) = health.report_progress(progress).await {
+                tracing::debug!(%error, "progress not reported");
+            }
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
