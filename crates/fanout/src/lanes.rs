@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use herald_broker::lapin::options::QueueDeclareOptions;
 use herald_broker::lapin::types::FieldTable;
-use herald_broker::lapin::{Channel, Connection};
+use herald_broker::lapin::{Channel, Connection, ErrorKind};
 use prometheus_client::metrics::gauge::Gauge;
 use tokio_util::sync::CancellationToken;
 
@@ -157,7 +157,16 @@ async fn count_until_stopped(
                 overflowing.set(i64::from(now));
             }
             Err(error) => {
-                tracing::warn!(%error, queue = %lanes.deliveries, "cannot count the deliveries waiting");
+                // A channel or connection that is closing: the session is ending anyway.
+                let closing = matches!(
+                    error.kind(),
+                    ErrorKind::InvalidChannelState(..) | ErrorKind::InvalidConnectionState(_)
+                );
+                if closing || stop.is_cancelled() {
+                    tracing::debug!(%error, "stopped counting the deliveries waiting");
+                } else {
+                    tracing::warn!(%error, queue = %lanes.deliveries, "cannot count the deliveries waiting");
+                }
                 lanes.observe(0);
                 overflowing.set(0);
                 broken.cancel();

@@ -92,6 +92,10 @@ struct Session {
     /// Deliveries taken from this queue mark progress through it, the others through the
     /// deliveries queue.
     overflow_queue: String,
+    /// Deliveries worked on at once: `SENDER_PREFETCH`, from either queue. Each queue's
+    /// consumer may hold that many, so while a backlog drains the surplus waits here, in
+    /// arrival order — not for its webhook's slots, where waiting too long defers a delivery.
+    working: Arc<tokio::sync::Semaphore>,
     seal_keys: Arc<[SealKey]>,
     defer_delay: Duration,
     /// Cancelled by a handler whose publish failed: the session restarts on fresh connections.
@@ -183,6 +187,9 @@ impl Sender {
             limiter: self.limiter.clone(),
             progress: self.progress.clone(),
             overflow_queue: self.broker.topology.overflow_queue(),
+            working: Arc::new(tokio::sync::Semaphore::new(usize::from(
+                self.settings.prefetch,
+            ))),
             seal_keys: self.settings.seal_keys.clone().into(),
             defer_delay: self.broker.defer_delay,
             broken: consuming.broken(),
@@ -221,8 +228,15 @@ impl Drop for InFlight {
 }
 
 async fn handle(session: Arc<Session>, delivery: Delivery, acks: Acks) {
-    let _in_flight = InFlight::start(&session.metrics.in_flight);
     let settle = acks.of(delivery.delivery_tag);
+    let _working = tokio::select! {
+        permit = session.working.clone().acquire_owned() => match permit {
+            Ok(permit) => permit,
+            Err(_) => return settle.requeue(),
+        },
+        _ = session.shutdown.cancelled() => return settle.requeue(),
+    };
+    let _in_flight = InFlight::start(&session.metrics.in_flight);
     let Delivery {
         data,
         properties,
