@@ -7,8 +7,6 @@ use std::time::Instant;
 use chrono::Utc;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use herald_broker::lapin::options::QueueDeclareOptions;
-use herald_broker::lapin::types::FieldTable;
 use herald_broker::lapin::{Connection, ConnectionProperties};
 use herald_broker::parked::{Filter, ParkedQueues};
 use herald_broker::{DeliveryHeaders, FailureFacts};
@@ -228,19 +226,12 @@ async fn failed_queue_operations(
         lister.list_failed(&everything, 50),
     );
     let concurrent_s = started.elapsed().as_secs_f64();
-    let left = connection
-        .create_channel()
-        .await?
-        .queue_declare(
-            Topology::default().failed_queue().as_str().into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await?
-        .message_count();
+    let left = herald_broker::topology::inspect(
+        &connection.create_channel().await?,
+        &Topology::default().failed_queue(),
+    )
+    .await?
+    .message_count();
     Ok(FailedQueueOperations {
         parked,
         list_page_ms,

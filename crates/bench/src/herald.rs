@@ -2,9 +2,8 @@
 //! the release binaries running as separate processes (or as one `herald up`).
 
 use herald_broker::Publisher;
-use herald_broker::lapin::options::QueueDeclareOptions;
-use herald_broker::lapin::types::FieldTable;
 use herald_broker::lapin::{Connection, ConnectionProperties};
+use herald_broker::topology::inspect;
 use herald_contract::{EventType, Topology};
 use herald_store::{Database, DatabaseConfig, NewWebhook, SecretsKey, WebhookStore};
 
@@ -272,17 +271,7 @@ impl HeraldUnderTest {
         let channel = self.connection.create_channel().await?;
         let mut waiting = 0;
         for queue in [topology.deliveries_queue(), topology.overflow_queue()] {
-            let declared = channel
-                .queue_declare(
-                    queue.as_str().into(),
-                    QueueDeclareOptions {
-                        passive: true,
-                        ..Default::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await?;
-            waiting += u64::from(declared.message_count());
+            waiting += u64::from(inspect(&channel, &queue).await?.message_count());
         }
         let _ = channel.close(200, "counted".into()).await;
         Ok(waiting)

@@ -79,6 +79,8 @@ where
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
+        .x_label_formatter(&|x| readable(*x))
+        .y_label_formatter(&|y| readable(*y))
         .draw()?;
     for (index, line) in series.iter().enumerate() {
         let colour = COLOURS[index % COLOURS.len()];
@@ -98,6 +100,24 @@ where
         .background_style(WHITE.mix(0.8))
         .draw()?;
     Ok(())
+}
+
+/// An axis value as people write it: `10M`, `250k`, `1.5k`, `42`, `0.5`.
+fn readable(value: f64) -> String {
+    let magnitude = value.abs();
+    let (scaled, suffix) = if magnitude >= 1e6 {
+        (value / 1e6, "M")
+    } else if magnitude >= 1e3 {
+        (value / 1e3, "k")
+    } else {
+        (value, "")
+    };
+    let digits = if scaled.fract().abs() < 0.05 || scaled.abs() >= 100.0 {
+        0
+    } else {
+        1
+    };
+    format!("{scaled:.digits$}{suffix}")
 }
 
 /// Writes the scale charts into `dir`: `fan-out-throughput.svg`, `fan-out-latency.svg`,
@@ -237,10 +257,10 @@ pub fn scale_charts(scale: &Scale, dir: &Path) -> anyhow::Result<()> {
         &dir.join("backlog-drain.svg"),
         "Deliveries waiting: queued with no sender, then drained",
         "seconds",
-        "thousands",
+        "deliveries",
         &[Series {
             name: "deliveries waiting",
-            points: backlog(|s| s.deliveries_waiting as f64 / 1000.0),
+            points: backlog(|s| s.deliveries_waiting as f64),
         }],
         false,
     )?;
@@ -262,4 +282,20 @@ pub fn scale_charts(scale: &Scale, dir: &Path) -> anyhow::Result<()> {
         false,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable;
+
+    #[test]
+    fn axis_values_read_as_people_write_them() {
+        assert_eq!(readable(10_000_000.0), "10M");
+        assert_eq!(readable(1_000_000.0), "1M");
+        assert_eq!(readable(250_000.0), "250k");
+        assert_eq!(readable(1_500.0), "1.5k");
+        assert_eq!(readable(42.0), "42");
+        assert_eq!(readable(0.5), "0.5");
+        assert_eq!(readable(0.0), "0");
+    }
 }

@@ -21,9 +21,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ErrorKind};
 
@@ -143,6 +141,9 @@ pub enum ParkedError {
 pub const LOCK_WAIT: Duration = Duration::from_secs(60);
 /// How long an operation waits for the broker to show the messages it returned.
 const RETURN_WAIT: Duration = Duration::from_secs(30);
+/// How many times a sweep that has seen what the queue held at its start counts again for
+/// messages that arrived meanwhile.
+const SWEEP_RECOUNTS: u32 = 3;
 /// How long a sweep waits for the next message before it takes the queue as seen.
 const SWEEP_IDLE: Duration = Duration::from_secs(5);
 /// How many messages one consumer of a sweep holds unacknowledged at most (a consumer's
@@ -294,17 +295,7 @@ impl ParkedQueues {
 
     /// What the broker says of `queue` (which must exist).
     async fn declare_passive(&self, queue: &str) -> Result<lapin::Queue, ParkedError> {
-        Ok(self
-            .channel
-            .queue_declare(
-                queue.into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?)
+        Ok(crate::topology::inspect(&self.channel, queue).await?)
     }
 
     /// Messages ready in `queue`.
@@ -505,7 +496,8 @@ impl ParkedQueues {
         F: std::future::Future<Output = Result<(), ParkedError>>,
     {
         let lock = self.lock().await?;
-        let present = self.ready(queue).await?;
+        let mut present = self.ready(queue).await?;
+        let mut recounts = 0;
         let mut moved = Moved::default();
         let mut windows: Vec<Window> = Vec::new();
         let swept = async {
@@ -547,7 +539,20 @@ impl ParkedQueues {
                         continue;
                     }
                     seen += 1;
-                    done = seen >= present;
+                    if seen >= present {
+                        // Messages that entered the queue while the sweep ran (returned by an
+                        // operation that was killed, or just parked) are not left behind: they
+                        // are counted in, a few times at most, so a queue that keeps filling
+                        // cannot hold the sweep forever.
+                        let arrived = if recounts < SWEEP_RECOUNTS {
+                            self.ready(queue).await?
+                        } else {
+                            0
+                        };
+                        recounts += 1;
+                        present = present.saturating_add(arrived);
+                        done = arrived == 0;
+                    }
                     match judge(&delivery.properties, &delivery.data) {
                         Verdict::Keep => {
                             moved.kept += 1;

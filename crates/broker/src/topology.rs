@@ -244,6 +244,21 @@ fn regex_escape(name: &str) -> String {
     escaped
 }
 
+/// What the broker says of `queue` — messages ready, consumers — by a passive declaration,
+/// which needs no permission and fails (closing `channel`) when the queue does not exist.
+pub async fn inspect(channel: &Channel, queue: &str) -> Result<lapin::Queue, lapin::Error> {
+    channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+}
+
 /// Declares a durable topic exchange named `name` (the events or the operational exchange), or with `passive`
 /// only checks that it exists.
 pub async fn events_exchange(

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use herald_broker::lapin::options::QueueDeclareOptions;
-use herald_broker::lapin::types::FieldTable;
 use herald_broker::lapin::{Channel, Connection, ErrorKind};
+use herald_broker::topology;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio_util::sync::CancellationToken;
 
@@ -141,16 +140,7 @@ async fn count_until_stopped(
             _ = stop.cancelled() => break,
             _ = ticks.tick() => {}
         }
-        let counted = channel
-            .queue_declare(
-                lanes.deliveries.as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await;
+        let counted = topology::inspect(&channel, &lanes.deliveries).await;
         match counted {
             Ok(queue) => {
                 let now = lanes.observe(queue.message_count());

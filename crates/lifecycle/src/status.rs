@@ -11,10 +11,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use herald_broker::lapin::options::QueueDeclareOptions;
-use herald_broker::lapin::types::FieldTable;
 use herald_broker::lapin::{Channel, Connection};
-use herald_broker::topology::queue_specs;
+use herald_broker::topology::{inspect, queue_specs};
 use herald_broker::{BrokerConfig, connect};
 use herald_contract::format_timestamp;
 use herald_runtime::retry::keep_running;
@@ -119,15 +117,7 @@ async fn gather_on(
     let now = Utc::now();
     let mut queues = Vec::new();
     for spec in queue_specs(broker) {
-        let declared = channel
-            .queue_declare(
-                spec.name.as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+        let declared = inspect(channel, &spec.name)
             .await
             .map_err(|error| anyhow::anyhow!("queue {}: {error}", spec.name))?;
         let consumers = declared.consumer_count();
