@@ -70,15 +70,17 @@ impl Lanes {
             self.overflow_after,
         );
         self.added.store(0, Ordering::Relaxed);
+        // Under a steady load near the limit this flips with every count: the gauge
+        // `herald_fanout_overflowing` and the queue depths tell operators, not the log.
         if was != overflowing {
             if overflowing {
-                tracing::info!(
+                tracing::debug!(
                     waiting,
                     queue = %self.overflow,
                     "the deliveries queue holds a backlog: new deliveries go to the overflow queue"
                 );
             } else {
-                tracing::info!(waiting, queue = %self.deliveries, "new deliveries go to the deliveries queue again");
+                tracing::debug!(waiting, queue = %self.deliveries, "new deliveries go to the deliveries queue again");
             }
         }
         overflowing
