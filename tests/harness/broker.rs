@@ -180,15 +180,7 @@ impl BrokerClient {
     }
 
     async fn declared(&self, queue: &str) -> herald_broker::lapin::Queue {
-        self.channel
-            .queue_declare(
-                queue.into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+        herald_broker::topology::inspect(&self.channel, queue)
             .await
             .expect("queue exists")
     }
