@@ -289,21 +289,27 @@ async fn a_replay_killed_half_way_loses_nothing() {
         left > 0 && left < 3000,
         "the kill did not land half-way ({left} left)"
     );
-    app.receiver
-        .wait_until(
-            "every failed delivery to be replayed and delivered",
-            Duration::from_secs(60),
-            |all| {
-                let seen: std::collections::HashSet<&str> =
-                    all.iter().filter_map(|r| r.header("webhook-id")).collect();
-                expected
-                    .iter()
-                    .all(|id| seen.contains(id.as_str()))
-                    .then_some(())
-            },
-        )
-        .await;
-    assert_eq!(app.broker.count(&app.topology.failed_queue()).await, 0);
+    // The broker shows returned messages some time after the connection that held them is
+    // gone, so a few may land after the second replay counted the queue; they are still
+    // parked, not lost, and the next replay takes them.
+    wait::until(
+        "every failed delivery to be replayed and delivered, the failed queue empty",
+        Duration::from_secs(60),
+        || async {
+            if app.broker.count(&app.topology.failed_queue()).await > 0 {
+                assert!(replay().status().await.unwrap().success());
+                return None;
+            }
+            let all = app.receiver.to("/a");
+            let seen: std::collections::HashSet<&str> =
+                all.iter().filter_map(|r| r.header("webhook-id")).collect();
+            expected
+                .iter()
+                .all(|id| seen.contains(id.as_str()))
+                .then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
