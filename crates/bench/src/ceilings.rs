@@ -106,7 +106,7 @@ pub async fn http(
         },
     })?;
     let secret = SigningSecret::generate();
-    let url = receiver.url("/ceiling");
+    let url = reqwest::Url::parse(&receiver.url("/ceiling")).context("the receiver's URL")?;
     let started = Instant::now();
     let mut in_flight = FuturesUnordered::new();
     let mut failures = 0;

@@ -45,7 +45,7 @@ pub struct ClientSettings {
 /// One attempt to make.
 #[derive(Debug, Clone)]
 pub struct AttemptRequest<'a> {
-    pub url: &'a str,
+    pub url: &'a reqwest::Url,
     pub auth_header: Option<&'a AuthHeader>,
     /// The event id, sent as `webhook-id`.
     pub message_id: &'a str,
@@ -126,17 +126,16 @@ impl DeliveryClient {
             duration: started.elapsed(),
             response_excerpt: None,
         };
-        let url = match self.check_url(request.url) {
-            Ok(url) => url,
-            Err(refusal) => return failed(refusal),
-        };
+        if let Err(refusal) = self.check_url(request.url) {
+            return failed(refusal);
+        }
         let headers = match attempt_headers(&request, Utc::now().timestamp()) {
             Ok(headers) => headers,
             Err(problem) => return failed(problem),
         };
         let response = self
             .http
-            .post(url)
+            .post(request.url.clone())
             .headers(headers)
             .body(request.body)
             .send()
@@ -156,17 +155,15 @@ impl DeliveryClient {
         }
     }
 
-    /// The URL to POST to, when the target rules allow it.
-    fn check_url(&self, url: &str) -> Result<reqwest::Url, String> {
-        let url = reqwest::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
-        self.settings.targets.check(&url).map_err(|refusal| {
+    /// Whether the target rules allow `url`; otherwise the attempt's error.
+    fn check_url(&self, url: &reqwest::Url) -> Result<(), String> {
+        self.settings.targets.check(url).map_err(|refusal| {
             if refusal.is_policy() {
                 format!("refused by network policy: {refusal}")
             } else {
                 format!("invalid URL: {refusal}")
             }
-        })?;
-        Ok(url)
+        })
     }
 }
 

