@@ -282,9 +282,13 @@ async fn handle(session: Arc<Session>, delivery: Delivery, acks: Acks) {
     );
     let incoming = TraceHeaders::new(delivery.traceparent.clone(), delivery.tracestate.clone());
     continue_trace(&span, &incoming);
-    attempt_delivery(session, delivery, data, properties, settle, incoming)
-        .instrument(span)
-        .await;
+    // Boxed, so that the task spawned for each delivery stays small: the attempt's state (the
+    // HTTP request, the publish, the attempt row) is large, and tokio copies a task's future
+    // whole when it is spawned and again when it finishes.
+    Box::pin(
+        attempt_delivery(session, delivery, data, properties, settle, incoming).instrument(span),
+    )
+    .await;
 }
 
 /// One attempt of a parsed delivery, within its span.
