@@ -33,7 +33,14 @@ pub enum SessionError {
     PublishFailed,
     #[error("the broker ended the consumer (was the queue deleted?)")]
     ConsumerEnded,
+    #[error("opening the session took longer than {0:?} (is the broker still starting?)")]
+    OpenTimedOut(Duration),
 }
+
+/// How long connecting, declaring the topology and starting to consume may take together:
+/// a broker that accepts connections while it starts can leave a handshake or a declaration
+/// unanswered, and a session that waits for it forever never reconnects.
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A session consuming one queue or more on one channel.
 pub struct ConsumingSession {
@@ -47,8 +54,22 @@ pub struct ConsumingSession {
 
 impl ConsumingSession {
     /// Connects twice (as `name`), declares the topology and consumes each of `queues` with
-    /// `prefetch` deliveries unacknowledged at most from each.
+    /// `prefetch` deliveries unacknowledged at most from each, all within [`OPEN_TIMEOUT`].
     pub async fn open(
+        config: &BrokerConfig,
+        name: &str,
+        queues: &[String],
+        prefetch: u16,
+    ) -> Result<Self, SessionError> {
+        tokio::time::timeout(
+            OPEN_TIMEOUT,
+            Self::open_unbounded(config, name, queues, prefetch),
+        )
+        .await
+        .map_err(|_| SessionError::OpenTimedOut(OPEN_TIMEOUT))?
+    }
+
+    async fn open_unbounded(
         config: &BrokerConfig,
         name: &str,
         queues: &[String],
