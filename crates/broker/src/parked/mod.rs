@@ -184,23 +184,10 @@ impl ParkedQueues {
         filter: &Filter,
         limit: usize,
     ) -> Result<Vec<FailedDelivery>, ParkedError> {
-        let mut listed = Vec::new();
-        self.sweep(
-            &self.topology.failed_queue(),
-            |properties, body| {
-                let wanted = FailedDelivery::read(properties, body)
-                    .filter(|f| listed.len() < limit && filter.matches_failed(f));
-                listed.extend(wanted);
-                if listed.len() >= limit {
-                    Verdict::Stop
-                } else {
-                    Verdict::Keep
-                }
-            },
-            |_, _| async { Ok(()) },
-        )
-        .await?;
-        Ok(listed)
+        self.list(&self.topology.failed_queue(), limit, |properties, body| {
+            FailedDelivery::read(properties, body).filter(|f| filter.matches_failed(f))
+        })
+        .await
     }
 
     /// Moves up to `limit` failed deliveries matching `filter` back to the deliveries queue
@@ -268,17 +255,35 @@ impl ParkedQueues {
 
     /// Up to `limit` rejected messages from the head of the queue, leaving it as it was.
     pub async fn list_rejected(&self, limit: usize) -> Result<Vec<RejectedMessage>, ParkedError> {
+        self.list(
+            &self.topology.rejected_queue(),
+            limit,
+            |properties, body| {
+                let table = properties.headers().clone().unwrap_or_default();
+                Some(RejectedMessage {
+                    reason: get_str(&table, headers::REJECT_REASON).map(str::to_owned),
+                    message_id: properties.message_id().as_ref().map(|id| id.to_string()),
+                    body: body.to_vec(),
+                })
+            },
+        )
+        .await
+    }
+
+    /// Up to `limit` messages of `queue` that `read` makes something of, from the head of the
+    /// queue, leaving it as it was.
+    async fn list<T>(
+        &self,
+        queue: &str,
+        limit: usize,
+        mut read: impl FnMut(&BasicProperties, &[u8]) -> Option<T>,
+    ) -> Result<Vec<T>, ParkedError> {
         let mut listed = Vec::new();
         self.sweep(
-            &self.topology.rejected_queue(),
+            queue,
             |properties, body| {
                 if listed.len() < limit {
-                    let table = properties.headers().clone().unwrap_or_default();
-                    listed.push(RejectedMessage {
-                        reason: get_str(&table, headers::REJECT_REASON).map(str::to_owned),
-                        message_id: properties.message_id().as_ref().map(|id| id.to_string()),
-                        body: body.to_vec(),
-                    });
+                    listed.extend(read(properties, body));
                 }
                 if listed.len() >= limit {
                     Verdict::Stop
