@@ -239,18 +239,8 @@ impl ParkedQueues {
         limit: Option<u64>,
         dry_run: bool,
     ) -> Result<Moved, ParkedError> {
-        let mut selection = Selection::new(failed_matching(filter), limit, dry_run);
-        let moved = self
-            .sweep(
-                &self.topology.failed_queue(),
-                |properties, body| selection.judge(properties, body),
-                |_, _| async { Ok(()) },
-            )
-            .await?;
-        Ok(Moved {
-            matched: selection.matched,
-            kept: moved.kept,
-        })
+        let selection = Selection::new(failed_matching(filter), limit, dry_run);
+        self.purge(&self.topology.failed_queue(), selection).await
     }
 
     /// Up to `limit` rejected messages from the head of the queue, leaving it as it was.
@@ -303,10 +293,19 @@ impl ParkedQueues {
         limit: Option<u64>,
         dry_run: bool,
     ) -> Result<Moved, ParkedError> {
-        let mut selection = Selection::new(|_: &BasicProperties, _: &[u8]| true, limit, dry_run);
+        let selection = Selection::new(|_: &BasicProperties, _: &[u8]| true, limit, dry_run);
+        self.purge(&self.topology.rejected_queue(), selection).await
+    }
+
+    /// Deletes from `queue` what `selection` takes.
+    async fn purge<M: FnMut(&BasicProperties, &[u8]) -> bool>(
+        &self,
+        queue: &str,
+        mut selection: Selection<M>,
+    ) -> Result<Moved, ParkedError> {
         let moved = self
             .sweep(
-                &self.topology.rejected_queue(),
+                queue,
                 |properties, body| selection.judge(properties, body),
                 |_, _| async { Ok(()) },
             )
