@@ -142,7 +142,11 @@ async fn count_until_stopped(
             _ = stop.cancelled() => break,
             _ = ticks.tick() => {}
         }
-        let counted = topology::inspect(&channel, &lanes.deliveries).await;
+        // A connection that died mid-call may never answer: the stop ends the wait too.
+        let counted = tokio::select! {
+            _ = stop.cancelled() => break,
+            counted = topology::inspect(&channel, &lanes.deliveries) => counted,
+        };
         match counted {
             Ok(queue) => {
                 let now = lanes.observe(queue.message_count());
@@ -166,7 +170,8 @@ async fn count_until_stopped(
             }
         }
     }
-    let _ = channel.close(200, "stopped counting".into()).await;
+    let closing = channel.close(200, "stopped counting".into());
+    let _ = tokio::time::timeout(Duration::from_secs(5), closing).await;
 }
 
 #[cfg(test)]
