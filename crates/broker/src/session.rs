@@ -42,8 +42,9 @@ pub enum SessionError {
 /// unanswered, and a session that waits for it forever never reconnects.
 pub const OPEN_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// How long a session that ends waits for the broker to acknowledge closing each connection.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a session that ends waits for the broker to acknowledge closing each connection
+/// (or channel) it opened.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A session consuming one queue or more on one channel.
 pub struct ConsumingSession {

@@ -171,7 +171,7 @@ async fn count_until_stopped(
         }
     }
     let closing = channel.close(200, "stopped counting".into());
-    let _ = tokio::time::timeout(Duration::from_secs(5), closing).await;
+    let _ = tokio::time::timeout(herald_broker::session::CLOSE_TIMEOUT, closing).await;
 }
 
 #[cfg(test)]
